@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create .venv and install FaceBridge into it. Options: --dev (test tools), --eval (metric backbones).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+extras=()
+for arg in "$@"; do
+  case "$arg" in
+    --dev) extras+=(dev) ;;
+    --eval) extras+=(eval) ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${pip[@]}" --upgrade pip setuptools
+# torch first, pinned, so nothing later swaps it for another build
+"${pip[@]}" torch==2.14.1 torchvision==0.29.1
+spec="."
+if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
+"${pip[@]}" -e "$spec"
+# Qt's xcb platform plugin needs libxcb-cursor0 on Linux desktops; install it when we can
+if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
+   && ! ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0; then
+  (apt-get install -y -qq libxcb-cursor0 >/dev/null 2>&1 || \
+   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libxcb-cursor0 >/dev/null 2>&1)) || \
+   echo "note: could not install libxcb-cursor0; the desktop window may need it" >&2
+fi
+echo "FaceBridge is installed in .venv"

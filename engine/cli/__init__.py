@@ -1,0 +1,1 @@
+"""The `facebridge` command line (Qt-free; `facebridge gui` imports the GUI lazily)."""

@@ -1,0 +1,60 @@
+"""`facebridge train` and `facebridge export`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from ..training.config import TrainConfig
+from .progress_bar import TerminalProgress
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("train", help="train a model (single process, or DDP under torchrun)")
+    defaults = TrainConfig(data="", out="")
+    for f in fields(TrainConfig):
+        if f.name in ("data", "out"):
+            continue
+        value = getattr(defaults, f.name)
+        kind = type(value)
+        if kind is bool:
+            p.add_argument(f"--{f.name.replace('_', '-')}", action="store_true", default=value)
+        else:
+            p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=value)
+    p.add_argument("--data", required=True, help="folder of aligned HQ training faces")
+    p.add_argument("--out", required=True, help="run directory (resumes if it holds a checkpoint)")
+    p.set_defaults(func=run_train)
+
+    e = sub.add_parser("export", help="export a run's EMA weights as a shipping .safetensors model")
+    e.add_argument("run", help="run directory written by `facebridge train`")
+    e.add_argument("-o", "--output", required=True)
+    e.add_argument("--template-from", default=None,
+                   help="folder of aligned faces to derive the 5-point template from (default: the run's data)")
+    e.add_argument("--template-samples", type=int, default=300)
+    e.add_argument("--steps", type=int, default=4, help="default step count stored in the model")
+    e.add_argument("--fp32", action="store_true", help="store float32 weights instead of float16")
+    e.set_defaults(func=run_export)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..training.loop import train
+
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    cfg = TrainConfig(**values)
+    bar = TerminalProgress(sys.stderr, quiet=getattr(args, "quiet", False))
+    result = train(cfg, callback=bar)
+    bar.close()
+    print(json.dumps(result))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ..training.export import export_run
+
+    path = export_run(Path(args.run), Path(args.output), template_from=args.template_from,
+                      template_samples=args.template_samples, default_steps=args.steps, fp16=not args.fp32)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,1 @@
+"""Face detection, alignment to the model's template, and paste-back."""

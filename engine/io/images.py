@@ -1,0 +1,245 @@
+"""Reading and writing photos without losing anything: EXIF orientation applied, EXIF/ICC/DPI kept,
+alpha kept, 16-bit kept, grayscale kept; atomic writes; inputs never overwritten.
+
+Pixels are RGB HxWx3 uint8 or uint16; alpha (if any) travels separately.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import ImageReadError, ImageWriteError
+
+DEFAULT_MAX_PIXELS = 250_000_000  # about 16k x 16k; larger is refused as a likely decompression bomb
+READ_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+WRITE_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF"}
+
+try:  # optional HEIC/AVIF support
+    import pillow_heif  # type: ignore
+
+    pillow_heif.register_heif_opener()
+except Exception:  # noqa: BLE001 - absent or broken plugin: those formats are simply unsupported
+    pillow_heif = None
+
+Image.MAX_IMAGE_PIXELS = None  # we enforce our own, configurable limit with a clear error
+
+
+@dataclass
+class Photo:
+    pixels: np.ndarray  # HxWx3 RGB, uint8 or uint16
+    alpha: Optional[np.ndarray] = None  # HxW, same dtype
+    grayscale: bool = False
+    path: Optional[Path] = None
+    format: str = ""
+    exif: Optional[bytes] = None
+    icc: Optional[bytes] = None
+    dpi: Optional[tuple] = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+
+def is_image_path(path: Path) -> bool:
+    return Path(path).suffix.lower() in READ_SUFFIXES
+
+
+def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(path, "file not found")
+    if path.is_dir():
+        raise ImageReadError(path, "is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise ImageReadError(path, "the file is empty (0 bytes)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read the file: {exc.strerror or exc}") from exc
+    try:
+        im = Image.open(io.BytesIO(data))
+        im.seek(0)  # first page of multi-page files
+    except UnidentifiedImageError:
+        raise ImageReadError(path, "not an image, or an unsupported image format") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for corrupt headers
+        raise ImageReadError(path, f"corrupt image header ({exc})") from exc
+    w, h = im.size
+    if w * h > max_pixels:
+        raise ImageReadError(path, f"image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the limit of "
+                                   f"{max_pixels / 1e6:.0f} (possible decompression bomb)")
+    meta = dict(format=im.format or "", exif=im.info.get("exif"), icc=im.info.get("icc_profile"),
+                dpi=im.info.get("dpi"))
+    try:
+        if _is_16bit(im):
+            photo = _read_16bit(data, im, path)
+        else:
+            photo = _read_8bit(im)
+    except ImageReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ImageReadError(path, f"truncated or corrupt image data ({exc})") from exc
+    photo.path = path
+    for k, v in meta.items():
+        setattr(photo, k, v)
+    if photo.exif:
+        photo.exif = _exif_without_orientation(photo.exif)
+    return photo
+
+
+def _is_16bit(im: Image.Image) -> bool:
+    if im.mode.startswith("I;16") or im.mode == "I":
+        return True
+    bits = im.info.get("bits") or getattr(im, "bits", 8)
+    return im.format in ("PNG", "TIFF") and bits == 16
+
+
+def _read_8bit(im: Image.Image) -> Photo:
+    im.load()
+    im = ImageOps.exif_transpose(im)
+    mode = im.mode
+    alpha = None
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        mode = im.mode
+    if mode in ("RGBA", "LA", "PA") or (mode == "RGBa"):
+        alpha = np.asarray(im.getchannel("A")).copy()
+    gray = mode in ("L", "LA", "1")
+    rgb = np.asarray(im.convert("RGB")).copy()  # CMYK, YCbCr, L, 1 ... all land in RGB
+    return Photo(rgb, alpha, grayscale=gray)
+
+
+def _read_16bit(data: bytes, im: Image.Image, path: Path) -> Photo:
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ImageReadError(path, "cannot decode 16-bit image data")
+    if arr.dtype != np.uint16:
+        arr = arr.astype(np.uint16) * 257
+    alpha = None
+    if arr.ndim == 2:
+        rgb, gray = np.repeat(arr[..., None], 3, axis=2), True
+    else:
+        gray = False
+        if arr.shape[2] == 4:
+            alpha = arr[..., 3].copy()
+        rgb = arr[..., :3][..., ::-1].copy()
+    orientation = im.getexif().get(0x0112, 1)
+    rgb = _orient(rgb, orientation)
+    if alpha is not None:
+        alpha = _orient(alpha, orientation)
+    return Photo(np.ascontiguousarray(rgb), alpha, grayscale=gray)
+
+
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: np.swapaxes(x, 0, 1), 6: lambda x: np.swapaxes(x, 0, 1)[:, ::-1],
+           7: lambda x: np.swapaxes(x, 0, 1)[::-1, ::-1], 8: lambda x: np.swapaxes(x, 0, 1)[::-1]}
+    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+
+
+def _exif_without_orientation(exif: bytes) -> bytes:
+    """Pixels are already upright, so the saved EXIF must not rotate them again."""
+    try:
+        e = Image.Exif()
+        e.load(exif)
+        if 0x0112 in e:
+            e[0x0112] = 1
+        return e.tobytes()
+    except Exception:  # noqa: BLE001 - unparsable EXIF is dropped rather than copied blindly
+        return None
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def output_format(path: Path, requested: str = "auto", source: Optional[Photo] = None) -> str:
+    if requested != "auto":
+        if requested not in WRITE_FORMATS:
+            raise ValueError(f"unknown output format {requested!r}; choose auto or one of {sorted(WRITE_FORMATS)}")
+        return requested
+    suffix = Path(path).suffix.lower().lstrip(".")
+    suffix = {"jpeg": "jpg", "tiff": "tif"}.get(suffix, suffix)
+    return suffix if suffix in WRITE_FORMATS else "png"
+
+
+def write_image(path, photo: Photo, *, fmt: str = "auto", quality: int = 95,
+                protect: tuple = ()) -> Path:
+    """Write atomically (temp file in the same folder, then rename). Refuses to overwrite `protect` paths."""
+    path = Path(path)
+    fmt = output_format(path, fmt)
+    for p in protect:
+        if p is not None and Path(p).exists() and path.exists() and path.resolve() == Path(p).resolve():
+            raise ImageWriteError(path, "refusing to overwrite an input image")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(path, f"cannot create the output folder: {exc.strerror or exc}") from exc
+    data = encode_image(photo, fmt, quality)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".facebridge-", suffix=".part", dir=str(path.parent))
+    except OSError as exc:
+        raise ImageWriteError(path, f"cannot write to the output folder: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ImageWriteError(path, f"write failed: {exc.strerror or exc}") from exc
+    return path
+
+
+def encode_image(photo: Photo, fmt: str, quality: int = 95) -> bytes:
+    pixels, alpha = photo.pixels, photo.alpha
+    if fmt == "jpg":
+        alpha = None  # JPEG has no alpha channel
+    if pixels.dtype == np.uint16 and fmt in ("png", "tif"):
+        return _encode_16bit(photo, fmt)
+    if pixels.dtype == np.uint16:
+        pixels = (pixels // 257).astype(np.uint8)
+        alpha = None if alpha is None else (alpha // 257).astype(np.uint8)
+    if photo.grayscale:
+        im = Image.fromarray(np.ascontiguousarray(pixels[..., 0]), "L")
+        if alpha is not None:
+            im = Image.merge("LA", (im, Image.fromarray(alpha, "L")))
+    else:
+        im = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
+        if alpha is not None:
+            im = Image.merge("RGBA", (*im.split(), Image.fromarray(alpha, "L")))
+    kwargs = {}
+    if photo.exif and fmt in ("jpg", "png", "webp", "tif"):
+        kwargs["exif"] = photo.exif
+    if photo.icc:
+        kwargs["icc_profile"] = photo.icc
+    if photo.dpi and fmt in ("jpg", "png", "tif"):
+        kwargs["dpi"] = tuple(float(v) for v in photo.dpi)
+    if fmt in ("jpg", "webp"):
+        kwargs["quality"] = int(quality)
+    if fmt == "jpg":
+        kwargs["subsampling"] = 0 if quality >= 90 else 2
+    buf = io.BytesIO()
+    im.save(buf, WRITE_FORMATS[fmt], **kwargs)
+    return buf.getvalue()
+
+
+def _encode_16bit(photo: Photo, fmt: str) -> bytes:
+    """Pillow cannot write 16-bit RGB; OpenCV can (EXIF/ICC are not carried in this path)."""
+    px = photo.pixels[..., 0] if photo.grayscale else photo.pixels[..., ::-1]
+    if photo.alpha is not None and not photo.grayscale:
+        px = np.dstack([px, photo.alpha])
+    ok, buf = cv2.imencode(".png" if fmt == "png" else ".tiff", np.ascontiguousarray(px))
+    if not ok:
+        raise ImageWriteError(photo.path or "<image>", f"cannot encode a 16-bit {fmt.upper()}")
+    return buf.tobytes()

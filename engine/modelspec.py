@@ -1,0 +1,90 @@
+"""What a checkpoint says about its model: network, bridge, face template, defaults, provenance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .bridge.hashing import HASHINGS
+from .network.config import UNetConfig
+
+OBJECTIVES = ("bridge", "regression")
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    interval: int = 1000
+    beta_max: float = 0.3
+    hashing: str = "cat"
+    ot_ode: bool = False
+    objective: str = "bridge"  # "regression": a plain one-pass UNet baseline y -> x
+
+    def __post_init__(self):
+        if self.hashing not in HASHINGS:
+            raise ValueError(f"unknown hashing {self.hashing!r}; choose one of {sorted(HASHINGS)}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; choose one of {list(OBJECTIVES)}")
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.objective == "regression" else HASHINGS[self.hashing].channels
+
+
+@dataclass(frozen=True)
+class FaceTemplate:
+    """5 landmarks (left eye, right eye, nose, left mouth, right mouth; image left/right) in a size x size crop."""
+
+    points: tuple[tuple[float, float], ...]
+    size: int
+
+    def __post_init__(self):
+        pts = tuple((float(x), float(y)) for x, y in self.points)
+        if len(pts) != 5:
+            raise ValueError(f"a face template needs 5 points, got {len(pts)}")
+        object.__setattr__(self, "points", pts)
+
+    def scaled(self, size: int) -> "FaceTemplate":
+        s = size / self.size
+        return FaceTemplate(tuple((x * s, y * s) for x, y in self.points), size)
+
+    def to_dict(self) -> dict:
+        return {"points": [list(p) for p in self.points], "size": self.size}
+
+
+# facexlib / GFPGAN FFHQ 512 template (METHOD.md 5.1): the fallback before a model derives its own.
+FFHQ_512 = FaceTemplate(((192.98138, 239.94708), (318.90277, 240.1936), (256.63416, 314.01935),
+                         (201.26117, 371.41043), (313.08905, 371.15118)), 512)
+
+
+@dataclass(frozen=True)
+class SamplingDefaults:
+    steps: int = 4
+    sampler: str = "i2sb"
+    eta: float = 0.6
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    network: UNetConfig
+    bridge: BridgeConfig
+    template: FaceTemplate
+    defaults: SamplingDefaults = SamplingDefaults()
+    provenance: dict = field(default_factory=dict)
+
+    def to_metadata(self) -> dict:
+        return {
+            "network": self.network.to_dict(),
+            "bridge": asdict(self.bridge),
+            "template": self.template.to_dict(),
+            "defaults": asdict(self.defaults),
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_metadata(cls, d: dict) -> "ModelSpec":
+        return cls(
+            network=UNetConfig.from_dict(d["network"]),
+            bridge=BridgeConfig(**d["bridge"]),
+            template=FaceTemplate(tuple(map(tuple, d["template"]["points"])), int(d["template"]["size"])),
+            defaults=SamplingDefaults(**d.get("defaults", {})),
+            provenance=dict(d.get("provenance", {})),
+        )

@@ -1,0 +1,72 @@
+"""UNetConfig: everything needed to rebuild the network, round-tripped through JSON in checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    in_channels: int = 6
+    out_channels: int = 6
+    image_size: int = 128  # the face size the model works at (square)
+    base_channels: int = 64
+    channel_mult: tuple[int, ...] = (1, 2, 2, 4)
+    num_res_blocks: int = 2
+    attention_resolutions: tuple[int, ...] = (16,)  # feature-map sizes (pixels) that get self-attention
+    head_channels: int = 32
+    dropout: float = 0.0
+    patch_size: int = 1  # >1: pixel-unshuffle stem / pixel-shuffle head, cuts cost at full resolution
+
+    def __post_init__(self):
+        object.__setattr__(self, "channel_mult", tuple(int(m) for m in self.channel_mult))
+        object.__setattr__(self, "attention_resolutions", tuple(int(r) for r in self.attention_resolutions))
+        for name in ("in_channels", "out_channels", "image_size", "base_channels", "num_res_blocks",
+                     "head_channels", "patch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"UNetConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not self.channel_mult:
+            raise ValueError("UNetConfig.channel_mult must not be empty")
+        factor = self.patch_size * 2 ** (len(self.channel_mult) - 1)
+        if self.image_size % factor:
+            raise ValueError(f"image_size {self.image_size} must be divisible by {factor} "
+                             f"(patch_size x 2^(levels-1))")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channel_mult"] = list(self.channel_mult)
+        d["attention_resolutions"] = list(self.attention_resolutions)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "UNetConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown UNetConfig keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+PRESETS: dict[str, UNetConfig] = {
+    # under 100k parameters: unit tests
+    "tiny": UNetConfig(image_size=32, base_channels=8, channel_mult=(1, 2), num_res_blocks=1,
+                       attention_resolutions=(16,), head_channels=8),
+    # the shipped CPU-trainable model: 128 px faces through a 2x2 pixel-unshuffle stem, 4.5 M
+    # parameters, 3.1 GFLOPs per step (about 11 training images/s on 2 CPU cores)
+    "small": UNetConfig(image_size=128, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
+                        attention_resolutions=(8,), head_channels=32, patch_size=2),
+    # the GPU prototype's size (GPU-NOTES.md): about 19 M parameters at 128 px
+    "base": UNetConfig(image_size=128, base_channels=64, channel_mult=(1, 2, 2, 4), num_res_blocks=2,
+                       attention_resolutions=(16,), head_channels=32),
+}
+
+
+def preset(name: str, *, in_channels: int, out_channels: int, **overrides) -> UNetConfig:
+    try:
+        base = PRESETS[name].to_dict()
+    except KeyError:
+        raise ValueError(f"unknown network preset {name!r}; choose one of {sorted(PRESETS)}") from None
+    base.update(in_channels=in_channels, out_channels=out_channels, **overrides)
+    return UNetConfig.from_dict(base)
