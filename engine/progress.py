@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -23,6 +23,7 @@ class Progress:
     total: int
     message: str = ""
     preview: Optional[np.ndarray] = None
+    detail: Any = None  # structured detail for front ends (e.g. a batch FileReport)
 
     @property
     def fraction(self) -> float:
@@ -59,3 +60,25 @@ def report(callback: Optional[ProgressCallback], *args, **kwargs) -> None:
 def check(cancel: Optional[CancelToken]) -> None:
     if cancel is not None:
         cancel.raise_if_cancelled()
+
+
+class PauseToken:
+    """Lets a front end pause a batch between files; waiting still honours cancellation."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait(self, cancel: Optional[CancelToken] = None, poll: float = 0.1) -> None:
+        while not self._running.wait(poll):
+            check(cancel)

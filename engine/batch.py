@@ -1,0 +1,199 @@
+"""The batch engine shared by `facebridge restore` and the GUI's batch view.
+
+Files are decoded on a worker thread ahead of the model and encoded on another behind it; the report
+(JSON) is rewritten atomically after every file, so an interrupted run can be resumed with
+skip_existing and loses nothing. A failing file never stops the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .errors import Cancelled, EngineError
+from .io.images import READ_SUFFIXES, is_image_path, output_format, read_image, write_image
+from .pipeline import PhotoRestorer, RestoreOptions
+from .progress import CancelToken, PauseToken, Progress, ProgressCallback
+
+STATUSES = ("waiting", "running", "done", "no_face", "skipped", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    output_dir: Optional[Path] = None  # None: a `restored/` folder beside each input
+    suffix: str = ""
+    ext: str = "auto"  # auto = the input's format when writable, else PNG
+    quality: int = 95
+    skip_existing: bool = False
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    input: Path
+    root: Path  # the folder the user gave (outputs mirror the layout below it)
+
+
+@dataclass
+class FileReport:
+    input: str
+    status: str = "waiting"
+    output: Optional[str] = None
+    faces: int = 0
+    seconds: float = 0.0
+    timings: dict = field(default_factory=dict)
+    error: Optional[str] = None
+
+
+def collect_inputs(paths: Iterable[Path], recursive: bool = False) -> tuple[list[BatchItem], list[FileReport]]:
+    """Expand files and folders into batch items; paths that do not exist become failed reports."""
+    items, missing = [], []
+    for p in map(Path, paths):
+        if p.is_dir():
+            pattern = p.rglob("*") if recursive else p.glob("*")
+            for f in sorted(pattern):
+                if f.is_file() and is_image_path(f) and "restored" not in f.relative_to(p).parts[:-1]:
+                    items.append(BatchItem(f, p))
+        elif p.is_file():
+            items.append(BatchItem(p, p.parent))
+        else:
+            missing.append(FileReport(str(p), "failed", error="file not found"))
+    return items, missing
+
+
+def output_path(item: BatchItem, opts: OutputOptions) -> Path:
+    ext = output_format(item.input, opts.ext)
+    name = f"{item.input.stem}{opts.suffix}.{ext}"
+    if opts.output_dir is None:
+        return item.input.parent / "restored" / name
+    return Path(opts.output_dir) / item.input.parent.relative_to(item.root) / name
+
+
+@dataclass
+class BatchSummary:
+    files: list[FileReport]
+    seconds: float
+    faces: int
+    cancelled: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and all(f.status in ("done", "no_face", "skipped") for f in self.files)
+
+    def to_dict(self) -> dict:
+        return {"summary": {s: self.count(s) for s in STATUSES if self.count(s)} | {
+                    "faces": self.faces, "seconds": round(self.seconds, 2), "cancelled": self.cancelled},
+                "files": [asdict(f) for f in self.files]}
+
+
+def write_report(summary: BatchSummary, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(summary.to_dict(), indent=2))
+    os.replace(tmp, path)
+
+
+class BatchRunner:
+    def __init__(self, photo_restorer: PhotoRestorer, restore: RestoreOptions, output: OutputOptions):
+        self.pr, self.restore, self.output = photo_restorer, restore, output
+
+    def run(self, items: list[BatchItem], *, callback: Optional[ProgressCallback] = None,
+            cancel: Optional[CancelToken] = None, report_path: Optional[Path] = None,
+            on_file=None, pre_failed: Iterable[FileReport] = (), pause: Optional[PauseToken] = None) -> BatchSummary:
+        """Restore every item. `on_file(index, FileReport)` is called whenever a file's status changes."""
+        reports = [FileReport(str(i.input)) for i in items]
+        summary = BatchSummary(list(pre_failed) + reports, 0.0, 0)
+        start = time.perf_counter()
+        inputs = {str(i.input.resolve()) for i in items}
+
+        def notify(k: int):
+            if on_file:
+                on_file(k, reports[k])
+
+        with ThreadPoolExecutor(1, thread_name_prefix="decode") as dec, \
+             ThreadPoolExecutor(1, thread_name_prefix="encode") as enc:
+            pending: list[Future] = []
+            todo = []
+            for k, item in enumerate(items):
+                target = output_path(item, self.output)
+                reports[k].output = str(target)
+                if self.output.skip_existing and target.exists():
+                    reports[k].status = "skipped"
+                    notify(k)
+                else:
+                    todo.append((k, item, target))
+            decoded = {k: dec.submit(read_image, item.input) for k, item, _ in todo[:2]}
+            for j, (k, item, target) in enumerate(todo):
+                try:
+                    if pause is not None:
+                        pause.wait(cancel)
+                except Cancelled:
+                    break
+                if cancel is not None and cancel.is_set:
+                    break
+                if j + 2 < len(todo):
+                    nk, nitem, _ = todo[j + 2]
+                    decoded[nk] = dec.submit(read_image, nitem.input)
+                rep = reports[k]
+                rep.status = "running"
+                notify(k)
+                t0 = time.perf_counter()
+                try:
+                    photo = decoded.pop(k).result()
+
+                    def forward(p: Progress, _k=k):
+                        if callback is not None:
+                            callback(Progress("batch", _k, len(items), f"{item.input.name}: {p.message}", p.preview))
+
+                    result = self.pr.restore_photo(photo, self.restore, callback=forward, cancel=cancel)
+                    rep.faces = len(result.faces)
+                    summary.faces += rep.faces
+                    rep.timings = {k2: round(v, 4) for k2, v in result.timings.items()}
+                    pending.append(enc.submit(self._write, rep, result.photo, target, inputs, k, notify, t0))
+                except Cancelled:
+                    rep.status = "cancelled"
+                    summary.cancelled = True
+                    notify(k)
+                    break
+                except (EngineError, OSError, ValueError) as exc:
+                    rep.status, rep.error = "failed", str(exc)
+                    rep.seconds = round(time.perf_counter() - t0, 3)
+                    notify(k)
+                except MemoryError as exc:
+                    rep.status, rep.error = "failed", f"out of memory: {exc}"
+                    notify(k)
+                if callback is not None:
+                    callback(Progress("batch", j + 1, len(todo), f"{item.input.name}: {rep.status}"))
+                if report_path:
+                    summary.seconds = time.perf_counter() - start
+                    write_report(summary, report_path)
+            for f in pending:
+                f.result()
+            if cancel is not None and cancel.is_set:
+                summary.cancelled = True
+        summary.seconds = time.perf_counter() - start
+        if report_path:
+            write_report(summary, report_path)
+        return summary
+
+    def _write(self, rep: FileReport, photo, target: Path, inputs: set, k: int, notify, t0: float) -> None:
+        try:
+            if str(target.resolve()) in inputs:
+                raise EngineError(f"{target}: refusing to overwrite an input image")
+            write_image(target, photo, fmt=self.output.ext, quality=self.output.quality, protect=(photo.path,))
+            rep.status = "done" if rep.faces else "no_face"
+        except (EngineError, OSError, ValueError) as exc:
+            rep.status, rep.error = "failed", str(exc)
+        rep.seconds = round(time.perf_counter() - t0, 3)
+        notify(k)
+
+
+__all__ = ["BatchRunner", "OutputOptions", "collect_inputs", "output_path", "write_report", "READ_SUFFIXES"]

@@ -1,0 +1,59 @@
+"""`facebridge models [list|download|verify|path]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..downloads import OPTIONAL_WEIGHTS, cache_dir, cached_path, fetch_weight, sha256_of
+from .paths import default_model_path
+from .progress_bar import TerminalProgress
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("models", help="list, download or verify model and detector weights")
+    p.add_argument("action", nargs="?", choices=["list", "download", "verify", "path"], default="list")
+    p.add_argument("names", nargs="*", help=f"for download/verify: {', '.join(OPTIONAL_WEIGHTS)}")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "path":
+        print(f"bundled model: {default_model_path()}\ncache: {cache_dir()}")
+        return 0
+    if args.action == "list":
+        from ..faces.mtcnn import weights_dir
+        from ..io.checkpoints import read_spec
+
+        model = default_model_path()
+        spec = read_spec(model) if model.exists() else None
+        print(f"restoration  {'present' if spec else 'MISSING'}  {model}"
+              + (f"  ({spec.bridge.hashing}, {spec.network.image_size} px, default {spec.defaults.steps} steps)" if spec else ""))
+        try:
+            print(f"mtcnn        present  {weights_dir()}  (bundled)")
+        except Exception as exc:  # noqa: BLE001
+            print(f"mtcnn        MISSING  {exc}")
+        for name, w in OPTIONAL_WEIGHTS.items():
+            path = cached_path(w)
+            print(f"{name:<12} {'present' if path else 'absent '}  {path or cache_dir() / w.name}  "
+                  f"({w.size / 1e6:.1f} MB, optional)")
+        return 0
+    names = args.names or list(OPTIONAL_WEIGHTS)
+    unknown = [n for n in names if n not in OPTIONAL_WEIGHTS]
+    if unknown:
+        print(f"facebridge models: unknown weights {unknown}; choose from {list(OPTIONAL_WEIGHTS)}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        w = OPTIONAL_WEIGHTS[name]
+        if args.action == "download":
+            bar = TerminalProgress(sys.stderr)
+            path = fetch_weight(w, callback=bar)
+            bar.close()
+            print(f"{name}: {path}")
+        else:
+            path = cached_path(w)
+            ok = path is not None and sha256_of(path) == w.sha256
+            print(f"{name}: {'ok' if ok else 'missing' if path is None else 'CHECKSUM MISMATCH'}")
+            status |= 0 if ok else 1
+    return status

@@ -1,0 +1,76 @@
+"""Image-quality and identity metrics on RGB uint8 images (same size pairs).
+
+PSNR and SSIM on RGB, no border crop (PMRF convention); SSIM is the Wang et al. Gaussian-window SSIM
+averaged over channels. LPIPS uses AlexNet (inputs in [-1, 1]). Identity distance is the Euclidean
+distance between dlib ResNet face descriptors (same person usually < 0.6).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    vals = []
+    for ch in range(a.shape[2]):
+        x, y = a[..., ch].astype(np.float64), b[..., ch].astype(np.float64)
+        blur = lambda z: cv2.GaussianBlur(z, (11, 11), 1.5)[5:-5, 5:-5]  # noqa: E731
+        mx, my = blur(x), blur(y)
+        sxx, syy, sxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+        m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+        vals.append(m.mean())
+    return float(np.mean(vals))
+
+
+class LPIPS:
+    def __init__(self, device: str = "cpu"):
+        from .backbones import load_lpips
+
+        self.device = torch.device(device)
+        self.model = load_lpips(self.device)
+
+    @torch.no_grad()
+    def __call__(self, a: list[np.ndarray], b: list[np.ndarray], batch: int = 32) -> list[float]:
+        out = []
+        for i in range(0, len(a), batch):
+            ta = _tensor(a[i:i + batch], self.device)
+            tb = _tensor(b[i:i + batch], self.device)
+            out.extend(self.model(ta, tb).flatten().tolist())
+        return out
+
+
+def _tensor(images, device):
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
+
+
+class IdentityDistance:
+    """dlib descriptor distance for aligned face crops. Crops are padded and upsampled so the dlib
+    5-point predictor and its 150 px face chip see the whole face."""
+
+    def __init__(self):
+        from .backbones import dlib_models
+
+        self.predictor, self.encoder = dlib_models()
+
+    def descriptor(self, face: np.ndarray) -> np.ndarray:
+        import dlib
+
+        h, w = face.shape[:2]
+        scale = max(1.0, 200.0 / max(h, w))
+        img = cv2.resize(face, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
+        pad = img.shape[0] // 2
+        img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(127, 127, 127))
+        rect = dlib.rectangle(pad, pad, pad + round(w * scale), pad + round(h * scale))
+        shape = self.predictor(img, rect)
+        return np.asarray(self.encoder.compute_face_descriptor(np.ascontiguousarray(img), shape, 0))
+
+    def __call__(self, a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
+        return [float(np.linalg.norm(self.descriptor(x) - self.descriptor(y))) for x, y in zip(a, b)]

@@ -1,0 +1,100 @@
+"""The jobs the window runs on its worker thread: plain functions over the engine's API.
+
+Each returns a result object; none touches Qt. A session (model + detector) is built inside the
+job when the chosen model/device/precision changed, so the GUI thread never waits on torch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from engine.batch import BatchRunner, OutputOptions, collect_inputs
+from engine.compare import compare_steps
+from engine.io.images import Photo, read_image
+from engine.pipeline import PhotoRestorer, PhotoResult, RestoreOptions
+from engine.progress import PauseToken, Progress
+from engine.session import open_session
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    model: Optional[str]
+    device: str
+    precision: str
+    detector: str = "auto"
+
+
+class SessionCache:
+    """Holds the one loaded session; rebuilt (in a job) when its key changes."""
+
+    def __init__(self):
+        self.key: Optional[SessionKey] = None
+        self.session: Optional[PhotoRestorer] = None
+
+    def get(self, key: SessionKey) -> PhotoRestorer:
+        if self.session is None or key != self.key:
+            self.session = open_session(key.model, device=key.device, precision=key.precision, detector=key.detector)
+            self.key = key
+        return self.session
+
+
+@dataclass
+class OpenedPhoto:
+    photo: Photo
+    faces: list  # DetectedFace
+    crops: list  # uint8 aligned crops for the face panel
+
+
+@dataclass
+class RestoredPhoto:
+    result: PhotoResult
+    seconds: float
+    steps: int
+
+
+def open_photo_job(cache: SessionCache, key: SessionKey, path=None, photo: Optional[Photo] = None):
+    def job(callback, cancel):
+        callback(Progress("load", 0, 1, "loading model and detector"))
+        session = cache.get(key)
+        p = photo if photo is not None else read_image(path)
+        callback(Progress("detect", 0, 1, "finding faces"))
+        faces = session.detect(p, RestoreOptions())
+        crops = [a.crop for a in session.align(p, faces)]
+        from engine.pipeline import to_uint8
+
+        return OpenedPhoto(p, faces, [to_uint8(c) for c in crops])
+    return job
+
+
+def restore_job(cache: SessionCache, key: SessionKey, opened: OpenedPhoto, options: RestoreOptions, include: list[bool]):
+    def job(callback, cancel):
+        session = cache.get(key)
+        faces = None if options.aligned else [f for f, keep in zip(opened.faces, include) if keep]
+        t = time.perf_counter()
+        result = session.restore_photo(opened.photo, options, faces=faces, callback=callback, cancel=cancel)
+        return RestoredPhoto(result, time.perf_counter() - t, options.steps or session.restorer.spec.defaults.steps)
+    return job
+
+
+def compare_job(cache: SessionCache, key: SessionKey, opened: OpenedPhoto, options: RestoreOptions, steps):
+    def job(callback, cancel):
+        session = cache.get(key)
+        return compare_steps(session, opened.photo, steps, replace(options, steps=None), callback=callback, cancel=cancel)
+    return job
+
+
+def batch_job(cache: SessionCache, key: SessionKey, paths, recursive: bool, options: RestoreOptions,
+              output: OutputOptions, pause: PauseToken, report_path=None):
+    def job(callback, cancel):
+        session = cache.get(key)
+        items, missing = collect_inputs(paths, recursive)
+        callback(Progress("queue", 0, len(items), "\n".join(str(i.input) for i in items)))
+
+        def on_file(k, report):
+            callback(Progress("file", k, len(items), report.status, detail=report))
+
+        return BatchRunner(session, options, output).run(items, cancel=cancel, on_file=on_file, pause=pause,
+                                                        pre_failed=missing, report_path=report_path)
+    return job

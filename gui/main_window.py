@@ -1,0 +1,525 @@
+"""The main window: welcome, photo (before/after + faces + controls), step grid and batch views.
+It owns one JobRunner; every engine call happens in a job on the worker thread."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+
+from engine.batch import OutputOptions
+from engine.cli.paths import default_model_path, resources_dir
+from engine.device import available_devices
+from engine.errors import DeviceOutOfMemory
+from engine.io.images import Photo, READ_SUFFIXES, write_image
+from engine.pipeline import RestoreOptions
+from engine.progress import PauseToken, Progress
+
+from . import jobs
+from .convert import from_qimage, to_pixmap, to_qimage
+from .dialogs import about_dialog, show_error
+from .widgets.batch_view import BatchView
+from .widgets.compare_view import CompareView
+from .widgets.controls import Controls
+from .widgets.face_panel import FacePanel
+from .widgets.grid_view import GridView
+from .welcome import WelcomeView
+
+FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(READ_SUFFIXES)) + ")"
+MAX_RECENT = 8
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, *, model: Optional[str] = None, settings: Optional[QSettings] = None):
+        super().__init__()
+        from .workers import JobRunner
+
+        self.setWindowTitle("FaceBridge")
+        self.settings = settings or QSettings("FaceBridge", "FaceBridge")
+        self.model_path = model
+        self.cache = jobs.SessionCache()
+        self.runner = JobRunner(self)
+        self.runner.busy_changed.connect(self._busy_changed)
+        self.opened: Optional[jobs.OpenedPhoto] = None
+        self.result: Optional[jobs.RestoredPhoto] = None
+        self.runs = []
+        self.pause = PauseToken()
+        self.sec_per_step: dict = {}
+        self.setAcceptDrops(True)
+
+        self.stack = QStackedWidget()
+        self.welcome = WelcomeView(available_devices())
+        self.view = CompareView()
+        self.faces = FacePanel()
+        self.controls = Controls([d for d in available_devices()])
+        self.grid = GridView()
+        self.batch = BatchView()
+        self._build_photo_page()
+        for w in (self.welcome, self.photo_page, self.grid, self.batch):
+            self.stack.addWidget(w)
+        self.setCentralWidget(self.stack)
+        self._build_menus()
+        self._build_status()
+        self._connect()
+        self._load_settings()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build_photo_page(self) -> None:
+        side = QWidget()
+        col = QVBoxLayout(side)
+        col.addWidget(self.controls)
+        buttons = QHBoxLayout()
+        self.restore_button = QPushButton("Restore")
+        self.restore_button.setToolTip("Restore the ticked faces (Ctrl+R)")
+        self.compare_button = QPushButton("Compare steps…")
+        self.compare_button.setToolTip("Run several step counts and compare them in a grid (Ctrl+K)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job within one step (Esc)")
+        for b in (self.restore_button, self.compare_button, self.cancel_button):
+            buttons.addWidget(b)
+        col.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress_label = QLabel("")
+        self.preview = QLabel()
+        self.preview.setFixedSize(96, 96)
+        self.preview.setToolTip("Live preview: the sampler's current estimate of the face")
+        prow = QHBoxLayout()
+        pcol = QVBoxLayout()
+        pcol.addWidget(self.progress)
+        pcol.addWidget(self.progress_label)
+        prow.addLayout(pcol, 1)
+        prow.addWidget(self.preview)
+        col.addLayout(prow)
+        col.addWidget(self.faces, 1)
+        splitter = QSplitter()
+        splitter.addWidget(self.view)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([900, 340])
+        self.photo_page = splitter
+
+    def _act(self, menu, text, slot, shortcut=None, tip=None) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _build_menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+        self._act(m, "&Open photo…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self._act(m, "Open &folder (batch)…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self.recent_menu = m.addMenu("Open &recent")
+        self._act(m, "&Paste image", self.paste_image, QKeySequence.StandardKey.Paste)
+        m.addSeparator()
+        self.save_action = self._act(m, "&Save result", self.save, QKeySequence.StandardKey.Save)
+        self.save_as_action = self._act(m, "Save result &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self.copy_action = self._act(m, "&Copy result", self.copy_result, "Ctrl+Shift+C")
+        m.addSeparator()
+        self._act(m, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        r = self.menuBar().addMenu("&Restore")
+        self._act(r, "&Restore", self.restore, "Ctrl+R")
+        self._act(r, "&Compare step counts…", self.compare_steps_dialog, "Ctrl+K")
+        self._act(r, "C&ancel", self.runner.cancel, "Esc")
+        self._act(r, "Restore as &aligned face", lambda: self.restore(aligned=True), "Ctrl+Shift+R")
+
+        v = self.menuBar().addMenu("&View")
+        self._act(v, "&Fit", self.view.fit, "Ctrl+0")
+        self._act(v, "&100%", self.view.actual_size, "Ctrl+1")
+        self._act(v, "Split &slider", lambda: self.view.set_mode("split"), "Ctrl+2")
+        self._act(v, "Side &by side", lambda: self.view.set_mode("side"), "Ctrl+3")
+        self._act(v, "&Flip before/after", self.view.toggle_flip, "B")
+        self._act(v, "&Photo", lambda: self.stack.setCurrentWidget(self.photo_page if self.opened else self.welcome),
+                  "Ctrl+4")
+        self._act(v, "Ba&tch", lambda: self.stack.setCurrentWidget(self.batch), "Ctrl+5")
+        t = v.addMenu("&Theme")
+        for name in ("dark", "light", "system"):
+            self._act(t, name.capitalize(), lambda _=False, n=name: self.set_theme(n))
+
+        mm = self.menuBar().addMenu("&Models")
+        self._act(mm, "Download &RetinaFace detector…", self.download_detector)
+        h = self.menuBar().addMenu("&Help")
+        self._act(h, "&About FaceBridge", lambda: about_dialog(self), "F1")
+
+    def _build_status(self) -> None:
+        from engine.device import resolve_device
+
+        dev = resolve_device("auto")
+        model = Path(self.model_path) if self.model_path else default_model_path()
+        self.device_label = QLabel(f"Device: {dev.type.upper()}")
+        self.model_label = QLabel(f"Model: {model.name}" if model.exists() else "Model: missing")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().addPermanentWidget(self.model_label)
+
+    def _connect(self) -> None:
+        self.welcome.openRequested.connect(self.open_dialog)
+        self.welcome.folderRequested.connect(self.open_folder_dialog)
+        self.welcome.sampleRequested.connect(self.open_sample)
+        self.restore_button.clicked.connect(lambda: self.restore())
+        self.compare_button.clicked.connect(self.compare_steps_dialog)
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.faces.faceActivated.connect(self.zoom_to_face)
+        self.faces.alignedModeRequested.connect(lambda: self.restore(aligned=True))
+        self.faces.selectionChanged.connect(self.update_estimate)
+        self.controls.changed.connect(self.update_estimate)
+        self.grid.cellChosen.connect(self.show_run)
+        self.grid.keepRequested.connect(self.keep_run)
+        self.grid.exportRequested.connect(self.export_grid)
+        self.grid.backRequested.connect(lambda: self.stack.setCurrentWidget(self.photo_page))
+        self.batch.startRequested.connect(self.start_batch)
+        self.batch.pauseToggled.connect(lambda p: self.pause.pause() if p else self.pause.resume())
+        self.batch.cancelRequested.connect(self.runner.cancel)
+        self._busy_changed(False)
+
+    # -- settings --------------------------------------------------------------------------------
+    def _load_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        self.controls.steps.setValue(int(s.value("restore/steps", 4)))
+        idx = self.controls.device.findData(s.value("restore/device", "auto"))
+        self.controls.device.setCurrentIndex(max(0, idx))
+        self.controls.seed.setValue(int(s.value("restore/seed", 0)))
+        self.batch.input.setText(str(s.value("batch/input", "")))
+        self.batch.output.setText(str(s.value("batch/output", "")))
+        for k, v in (s.value("speed/sec_per_step", {}) or {}).items():
+            self.sec_per_step[k] = float(v)
+        self._refresh_recent()
+        self.update_estimate()
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("restore/steps", self.controls.steps.value())
+        s.setValue("restore/device", self.controls.device.currentData())
+        s.setValue("restore/seed", self.controls.seed.value())
+        s.setValue("batch/input", self.batch.input.text())
+        s.setValue("batch/output", self.batch.output.text())
+        s.setValue("speed/sec_per_step", self.sec_per_step)
+        s.sync()
+
+    def set_theme(self, name: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from .theme import apply_theme
+
+        apply_theme(QApplication.instance(), name)
+        self.settings.setValue("ui/theme", name)
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("files/recent", []) or []
+        return [value] if isinstance(value, str) else list(value)
+
+    def _add_recent(self, path: str) -> None:
+        items = [path] + [p for p in self._recent() if p != path]
+        self.settings.setValue("files/recent", items[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self._recent():
+            a = QAction(p, self)
+            a.triggered.connect(lambda _=False, p=p: self.open_path(p))
+            self.recent_menu.addAction(a)
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # -- opening ---------------------------------------------------------------------------------
+    def key(self) -> jobs.SessionKey:
+        v = self.controls.values()
+        return jobs.SessionKey(self.model_path, v["device"], v["precision"])
+
+    def open_dialog(self) -> None:
+        start = str(self.settings.value("files/last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo", start, FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder", self.batch.input.text() or str(Path.home()))
+        if folder:
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str) -> None:
+        self.batch.input.setText(folder)
+        self.stack.setCurrentWidget(self.batch)
+
+    def open_sample(self) -> None:
+        samples = sorted((resources_dir() / "samples").glob("*.jpg")) + sorted((resources_dir() / "samples").glob("*.png"))
+        if samples:
+            self.open_path(str(samples[0]))
+        else:
+            self.show_message("No sample photos are installed.")
+
+    def open_path(self, path: str) -> None:
+        if Path(path).is_dir():
+            self.open_folder(path)
+            return
+        self.settings.setValue("files/last_dir", str(Path(path).parent))
+        self._add_recent(str(path))
+        self._open(jobs.open_photo_job(self.cache, self.key(), path=path), str(path))
+
+    def paste_image(self) -> None:
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.show_message("The clipboard holds no image.")
+            return
+        self._open(jobs.open_photo_job(self.cache, self.key(), photo=Photo(from_qimage(image))), "pasted image")
+
+    def _open(self, job, name: str) -> None:
+        if self.runner.busy:
+            self.show_message("Please wait for the running job to finish, or cancel it.")
+            return
+        self.statusBar().showMessage(f"Opening {name}…")
+        self.runner.start(job, on_progress=self.on_progress, on_success=lambda o, n=name: self.on_opened(o, n),
+                          on_error=self.on_error)
+
+    def on_opened(self, opened: jobs.OpenedPhoto, name: str) -> None:
+        self.opened, self.result = opened, None
+        self.view.set_images(to_pixmap(opened.photo.pixels), None)
+        self.faces.set_faces(opened.crops)
+        self.stack.setCurrentWidget(self.photo_page)
+        self.setWindowTitle(f"FaceBridge - {Path(name).name}")
+        n = len(opened.faces)
+        self.statusBar().showMessage(f"{Path(name).name}: {opened.photo.size[0]}x{opened.photo.size[1]}, "
+                                     f"{n} face{'s' if n != 1 else ''} found", 8000)
+        self.update_estimate()
+
+    # -- restoring -------------------------------------------------------------------------------
+    def options(self, aligned: bool = False) -> RestoreOptions:
+        v = self.controls.values()
+        seed = self.controls.next_seed()
+        return RestoreOptions(steps=v["steps"], sampler=v["sampler"], eta=v["eta"], seed=seed, aligned=aligned)
+
+    def restore(self, aligned: bool = False) -> None:
+        if self.opened is None or self.runner.busy:
+            return
+        include = self.faces.included()
+        if not aligned and not any(include):
+            self.show_message("No face is selected. Tick a face, or restore the photo as an aligned face.")
+            return
+        options = self.options(aligned)
+        self._t_start = time.monotonic()
+        self.runner.start(jobs.restore_job(self.cache, self.key(), self.opened, options, include),
+                          on_progress=self.on_progress, on_success=self.on_restored, on_error=self.on_error,
+                          on_cancel=self.on_cancelled)
+
+    def on_restored(self, restored: jobs.RestoredPhoto) -> None:
+        self.result = restored
+        self.view.set_after(to_pixmap(restored.result.photo.pixels))
+        crops = [f.before for f in restored.result.faces]
+        afters = [f.after for f in restored.result.faces]
+        if self.opened and len(crops) == len(self.opened.crops):
+            self.faces.set_faces(crops, afters)
+        faces = max(1, len(restored.result.faces))
+        self.sec_per_step[self.controls.device.currentData()] = restored.result.timings.get("restore", 0) / (
+            faces * max(1, restored.steps))
+        self.progress_label.setText(f"Done: {len(restored.result.faces)} face(s), {restored.steps} steps, "
+                                    f"{restored.seconds:.2f} s (seed {self.controls.seed.value()})")
+        self.update_estimate()
+
+    def compare_steps_dialog(self) -> None:
+        if self.opened is None or self.runner.busy:
+            return
+        text, ok = QInputDialog.getText(self, "Compare step counts", "Step counts (comma separated):",
+                                        text=str(self.settings.value("compare/steps", "1,4,16,100")))
+        if not ok:
+            return
+        from engine.evaluation.run import parse_steps
+
+        try:
+            steps = parse_steps(text)
+        except ValueError as exc:
+            self.show_message(str(exc))
+            return
+        self.settings.setValue("compare/steps", text)
+        self.run_compare(steps)
+
+    def run_compare(self, steps) -> None:
+        options = self.options()
+        self.runner.start(jobs.compare_job(self.cache, self.key(), self.opened, options, steps),
+                          on_progress=self.on_progress, on_success=self.on_compared, on_error=self.on_error,
+                          on_cancel=self.on_cancelled)
+
+    def on_compared(self, runs) -> None:
+        self.runs = runs
+        self.grid.set_runs(self.opened.photo.pixels, runs)
+        self.stack.setCurrentWidget(self.grid)
+        self.progress_label.setText(f"Compared {len(runs)} step counts")
+
+    def show_run(self, i: int) -> None:
+        self.view.set_images(to_pixmap(self.opened.photo.pixels), to_pixmap(self.runs[i].result.photo.pixels),
+                             keep_view=True)
+        self.stack.setCurrentWidget(self.photo_page)
+
+    def keep_run(self, i: int) -> None:
+        run = self.runs[i]
+        self.on_restored(jobs.RestoredPhoto(run.result, run.seconds, run.steps))
+        self.stack.setCurrentWidget(self.photo_page)
+
+    def export_grid(self) -> None:
+        from engine.compare import render_grid
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export grid", str(Path.home() / "facebridge_grid.png"),
+                                              "PNG (*.png);;JPEG (*.jpg)")
+        if path:
+            self._write(path, Photo(render_grid(self.opened.photo, self.runs)))
+
+    def zoom_to_face(self, i: int) -> None:
+        if self.opened and i < len(self.opened.faces):
+            x1, y1, x2, y2 = self.opened.faces[i].box
+            self.view.zoom_to(QRectF(x1, y1, x2 - x1, y2 - y1))
+
+    # -- batch -----------------------------------------------------------------------------------
+    def start_batch(self) -> None:
+        folder = self.batch.input.text().strip()
+        if not folder or not Path(folder).is_dir():
+            self.show_message("Choose an existing input folder first.")
+            return
+        if self.runner.busy:
+            self.show_message("Please wait for the running job to finish, or cancel it.")
+            return
+        out = self.batch.output.text().strip()
+        output = OutputOptions(Path(out) if out else None, self.batch.suffix.text(), self.batch.ext.currentData(),
+                               self.batch.quality.value(), self.batch.skip_existing.isChecked())
+        self.pause.resume()
+        report = (Path(out) if out else Path(folder)) / "facebridge-report.json"
+        self.batch.set_running(True)
+        self.runner.start(jobs.batch_job(self.cache, self.key(), [Path(folder)], self.batch.recursive.isChecked(),
+                                         self.options(), output, self.pause, report_path=report),
+                          on_progress=self.on_batch_progress, on_success=self.on_batch_done, on_error=self.on_error,
+                          on_cancel=lambda: self.batch.status.setText("Batch cancelled"))
+
+    def on_batch_progress(self, p: Progress) -> None:
+        if p.stage == "queue":
+            self.batch.set_queue(p.message.splitlines() if p.message else [])
+        elif p.stage == "file" and p.detail is not None:
+            self.batch.update_file(p.step, p.detail)
+
+    def on_batch_done(self, summary) -> None:
+        self.batch.show_summary(summary)
+
+    # -- progress, errors ------------------------------------------------------------------------
+    def on_progress(self, p: Progress) -> None:
+        self.progress.setRange(0, max(1, p.total))
+        self.progress.setValue(p.step)
+        elapsed = time.monotonic() - getattr(self, "_t_start", time.monotonic())
+        eta = elapsed / p.step * (p.total - p.step) if p.step and p.stage in ("restore", "compare") else None
+        self.progress_label.setText(p.message + (f"  ETA {eta:.1f} s" if eta is not None else ""))
+        if p.preview is not None:
+            self.preview.setPixmap(to_pixmap(p.preview))
+
+    def on_cancelled(self) -> None:
+        self.progress_label.setText("Cancelled")
+        self.progress.setValue(0)
+
+    def on_error(self, info) -> None:
+        self.progress_label.setText(f"Error: {info.message}")
+        if isinstance(info.exception, DeviceOutOfMemory) and self.controls.device.currentData() != "cpu":
+            if show_error(self, info, retry_text="Retry on CPU"):
+                self.controls.device.setCurrentIndex(self.controls.device.findData("cpu"))
+                QTimer.singleShot(0, self.restore)
+            return
+        show_error(self, info)
+
+    def show_message(self, text: str) -> None:
+        QMessageBox.information(self, "FaceBridge", text)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.restore_button.setEnabled(not busy)
+        self.compare_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        if not busy:
+            self.batch.set_running(False)
+        has_result = self.result is not None
+        for a in (getattr(self, "save_action", None), getattr(self, "save_as_action", None),
+                  getattr(self, "copy_action", None)):
+            if a is not None:
+                a.setEnabled(has_result)
+        if not busy:
+            self.preview.clear()
+
+    def update_estimate(self) -> None:
+        v = self.controls.values()
+        faces = sum(self.faces.included()) if self.opened else 1
+        rate = self.sec_per_step.get(v["device"])
+        if rate is None:
+            self.controls.estimate.setText("measured after the first run")
+        else:
+            self.controls.estimate.setText(f"≈ {rate * v['steps'] * max(1, faces):.1f} s for {max(1, faces)} face(s)")
+
+    # -- saving ----------------------------------------------------------------------------------
+    def _default_output(self) -> Path:
+        src = self.opened.photo.path if self.opened else None
+        if src is None:
+            return Path.home() / "restored.png"
+        return src.parent / "restored" / f"{src.stem}_restored{src.suffix or '.png'}"
+
+    def save(self) -> None:
+        if self.result is not None:
+            self._write(str(self._default_output()), self.result.result.photo)
+
+    def save_as(self) -> None:
+        if self.result is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save result as", str(self._default_output()),
+                                              "PNG (*.png);;JPEG (*.jpg);;WebP (*.webp);;TIFF (*.tif)")
+        if path:
+            self._write(path, self.result.result.photo)
+
+    def _write(self, path: str, photo: Photo) -> None:
+        try:
+            target = write_image(path, photo, protect=(self.opened.photo.path if self.opened else None,))
+        except Exception as exc:  # noqa: BLE001 - any write problem is shown, never raised into Qt
+            from .workers import ErrorInfo
+
+            show_error(self, ErrorInfo(type(exc).__name__, str(exc), ""))
+            return
+        self.statusBar().showMessage(f"Saved {target}", 8000)
+
+    def copy_result(self) -> None:
+        if self.result is not None:
+            QGuiApplication.clipboard().setImage(to_qimage(self.result.result.photo.pixels))
+            self.statusBar().showMessage("Result copied to the clipboard", 4000)
+
+    def download_detector(self) -> None:
+        from engine.downloads import RETINAFACE_RESNET50, fetch_weight
+
+        if self.runner.busy:
+            return
+        self.runner.start(lambda cb, cancel: fetch_weight(RETINAFACE_RESNET50, callback=cb, cancel=cancel),
+                          on_progress=self.on_progress, on_error=self.on_error,
+                          on_success=lambda p: self.statusBar().showMessage(f"Detector saved to {p}", 8000))
+
+    # -- drag and drop, closing ------------------------------------------------------------------
+    def dragEnterEvent(self, e) -> None:  # noqa: N802
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            return
+        if len(paths) == 1:
+            self.open_path(paths[0])
+        else:
+            self.open_folder(str(Path(paths[0]).parent))
+
+    def closeEvent(self, e) -> None:  # noqa: N802
+        self.save_settings()
+        if self.runner.busy:
+            self.runner.cancel()
+            self.runner.wait(5000)
+        super().closeEvent(e)

@@ -1,0 +1,106 @@
+"""Restoration controls: step count (spin box, slider, presets), sampler and eta, seed, device,
+precision, and the estimated run time."""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+PRESETS = (1, 2, 4, 8, 16, 32, 100)
+
+
+class Controls(QWidget):
+    changed = Signal()
+
+    def __init__(self, devices: list[str], parent=None):
+        super().__init__(parent)
+        box = QGroupBox("Restoration")
+        form = QFormLayout(box)
+
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 999)
+        self.steps.setToolTip("Bridge steps (network calls). More steps: more detail, more time.")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 1000)
+        self.slider.setToolTip("Step count on a logarithmic scale, 1 to 999")
+        self.steps.valueChanged.connect(self._steps_to_slider)
+        self.slider.valueChanged.connect(self._slider_to_steps)
+        form.addRow("Steps", self.steps)
+        form.addRow(self.slider)
+        presets = QHBoxLayout()
+        for n in PRESETS:
+            b = QPushButton(str(n))
+            b.setFixedWidth(38)
+            b.setToolTip(f"{n} step{'s' if n > 1 else ''}")
+            b.clicked.connect(lambda _=False, n=n: self.steps.setValue(n))
+            presets.addWidget(b)
+        form.addRow(presets)
+
+        self.sampler = QComboBox()
+        self.sampler.addItem("I2SB (posterior)", "i2sb")
+        self.sampler.addItem("I3SB (implicit)", "i3sb")
+        self.sampler.setToolTip("I2SB: the original stochastic sampler. I3SB: implicit sampler, eta sets its noise.")
+        self.eta = QDoubleSpinBox()
+        self.eta.setRange(0.0, 1.0)
+        self.eta.setSingleStep(0.1)
+        self.eta.setValue(0.6)
+        self.eta.setToolTip("I3SB noise scale: 0 is deterministic, 1 is close to I2SB")
+        self.sampler.currentIndexChanged.connect(lambda: self.eta.setEnabled(self.sampler.currentData() == "i3sb"))
+        self.eta.setEnabled(False)
+        form.addRow("Sampler", self.sampler)
+        form.addRow("Eta", self.eta)
+
+        seed_row = QHBoxLayout()
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Noise seed: the same seed gives the same result on the same device")
+        self.random_seed = QCheckBox("random")
+        self.random_seed.setToolTip("Draw a new seed for every run (it is shown here so a result can be reproduced)")
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.random_seed)
+        form.addRow("Seed", seed_row)
+
+        self.device = QComboBox()
+        for d in ["auto", *devices]:
+            self.device.addItem(d.upper() if d != "auto" else "Auto", d)
+        self.device.setToolTip("Where the network runs; Auto prefers a GPU")
+        self.precision = QComboBox()
+        for name in ("auto", "fp32", "fp16", "bf16"):
+            self.precision.addItem(name, name)
+        form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
+
+        self.estimate = QLabel("")
+        self.estimate.setObjectName("estimate")
+        form.addRow("Estimate", self.estimate)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(box)
+        for w in (self.steps, self.sampler, self.eta, self.seed, self.device, self.precision):
+            sig = getattr(w, "valueChanged", None) or w.currentIndexChanged
+            sig.connect(self.changed)
+
+    # log-scale slider <-> integer steps
+    def _steps_to_slider(self, n: int) -> None:
+        import math
+
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(1000 * math.log(n) / math.log(999)))
+        self.slider.blockSignals(False)
+
+    def _slider_to_steps(self, v: int) -> None:
+        self.steps.setValue(max(1, min(999, round(999 ** (v / 1000)))))
+
+    def next_seed(self) -> int:
+        if self.random_seed.isChecked():
+            self.seed.setValue(random.randrange(0, 2**31 - 1))
+        return self.seed.value()
+
+    def values(self) -> dict:
+        return {"steps": self.steps.value(), "sampler": self.sampler.currentData(), "eta": self.eta.value(),
+                "seed": self.seed.value(), "device": self.device.currentData(),
+                "precision": self.precision.currentData()}

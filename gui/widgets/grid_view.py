@@ -1,0 +1,78 @@
+"""The step-count comparison grid: whole photo and each face, one column per step count, labelled
+with the measured time. Clicking a cell shows it in the before/after view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from ..convert import to_pixmap
+
+
+class GridView(QWidget):
+    cellChosen = Signal(int)  # index of the run (step count) to compare with the original
+    keepRequested = Signal(int)
+    exportRequested = Signal()
+    backRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.runs = []
+        self.selected = None
+        bar = QHBoxLayout()
+        self.info = QLabel("")
+        self.back = QPushButton("Back to photo")
+        self.keep = QPushButton("Keep selected as result")
+        self.export = QPushButton("Export grid…")
+        self.keep.setEnabled(False)
+        self.back.clicked.connect(self.backRequested)
+        self.keep.clicked.connect(lambda: self.keepRequested.emit(self.selected))
+        self.export.clicked.connect(self.exportRequested)
+        for w in (self.info, self.back, self.keep, self.export):
+            bar.addWidget(w)
+        bar.insertStretch(1)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(scroll)
+
+    def set_runs(self, photo_pixels, runs) -> None:
+        while self.grid.count():
+            w = self.grid.takeAt(0).widget()
+            if w:
+                w.deleteLater()
+        self.runs = runs
+        self.selected = None
+        self.keep.setEnabled(False)
+        self.grid.addWidget(self._cell(photo_pixels, "original", None, 220), 0, 0)
+        for j, r in enumerate(runs):
+            self.grid.addWidget(self._cell(r.result.photo.pixels, f"{r.steps} steps\n{r.seconds:.2f} s", j, 220), 0, j + 1)
+        faces = len(runs[0].result.faces) if runs else 0
+        for k in range(faces):
+            self.grid.addWidget(self._cell(runs[0].result.faces[k].before, f"face {k + 1}", None, 128), k + 1, 0)
+            for j, r in enumerate(runs):
+                self.grid.addWidget(self._cell(r.result.faces[k].after, f"{r.steps} steps", j, 128), k + 1, j + 1)
+        self.info.setText(f"{len(runs)} step counts, {faces} face(s). Click a result to compare it with the original.")
+
+    def _cell(self, pixels, label: str, run_index, size: int) -> QToolButton:
+        b = QToolButton()
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        b.setIcon(QIcon(to_pixmap(pixels)))
+        b.setIconSize(QSize(size, size))
+        b.setText(label)
+        b.setAutoRaise(True)
+        if run_index is not None:
+            b.setToolTip("Compare this result with the original")
+            b.clicked.connect(lambda _=False, i=run_index: self._choose(i))
+        return b
+
+    def _choose(self, i: int) -> None:
+        self.selected = i
+        self.keep.setEnabled(True)
+        self.cellChosen.emit(i)
