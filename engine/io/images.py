@@ -74,6 +74,9 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         im = Image.open(io.BytesIO(data))
         im.seek(0)  # first page of multi-page files
     except UnidentifiedImageError:
+        kind = _sniff(data)
+        if kind:
+            raise ImageReadError(path, f"corrupt or truncated {kind} file") from None
         raise ImageReadError(path, "not an image, or an unsupported image format") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for corrupt headers
         raise ImageReadError(path, f"corrupt image header ({exc})") from exc
@@ -84,7 +87,7 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     meta = dict(format=im.format or "", exif=im.info.get("exif"), icc=im.info.get("icc_profile"),
                 dpi=im.info.get("dpi"))
     try:
-        if _is_16bit(im):
+        if _is_16bit(im, data):
             photo = _read_16bit(data, im, path)
         else:
             photo = _read_8bit(im)
@@ -100,11 +103,26 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     return photo
 
 
-def _is_16bit(im: Image.Image) -> bool:
+SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
+              (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def _sniff(data: bytes) -> str:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for sig, name in SIGNATURES if data.startswith(sig)), "")
+
+
+def _is_16bit(im: Image.Image, data: bytes) -> bool:
+    """Pillow silently reduces 16-bit RGB to 8 bits, so look at the file's own header."""
     if im.mode.startswith("I;16") or im.mode == "I":
         return True
-    bits = im.info.get("bits") or getattr(im, "bits", 8)
-    return im.format in ("PNG", "TIFF") and bits == 16
+    if im.format == "PNG" and len(data) > 24 and data[12:16] == b"IHDR":
+        return data[24] == 16
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, (8,))
+        return (bits[0] if isinstance(bits, tuple) else bits) == 16
+    return False
 
 
 def _read_8bit(im: Image.Image) -> Photo:

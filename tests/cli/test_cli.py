@@ -1,0 +1,107 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.cli.main import main
+from engine.io.checkpoints import save_checkpoint
+from tests.conftest import SHARED_DATA
+from tests.engine.helpers import face_like, tiny_model, tiny_spec
+
+PHOTO = SHARED_DATA / "real-degraded-whole" / "codeformer_01.jpg"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    spec = tiny_spec("cat", size=32)
+    return str(save_checkpoint(tmp_path_factory.mktemp("m") / "tiny.safetensors", tiny_model(spec), spec))
+
+
+@pytest.fixture()
+def mixed(tmp_path):
+    if not PHOTO.exists():
+        pytest.skip("shared photos not available")
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(PHOTO, root / "group.jpg")
+    shutil.copy(PHOTO, root / "sub" / "фото.jpg")
+    (root / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (root / "notes.txt").write_text("not an image")
+    Image.fromarray(face_like(64)).save(root / "noface.png")
+    return root
+
+
+def test_help_and_usage_errors(capsys):
+    assert main([]) == 0
+    assert "restore" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["restore"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["restore", "x.jpg", "--sampler", "ddim"])
+    assert info.value.code == 2
+
+
+def test_restore_mixed_folder_report_and_resume(mixed, model, tmp_path, capsys):
+    report = tmp_path / "report.json"
+    out = tmp_path / "out"
+    code = main(["restore", str(mixed), "--recursive", "-o", str(out), "--model", model, "--steps", "2",
+                 "--report", str(report), "--quiet"])
+    assert code == 1  # the corrupt file failed, the rest went on
+    data = json.loads(report.read_text())
+    by_name = {f["input"].split("/")[-1]: f for f in data["files"]}
+    assert by_name["group.jpg"]["status"] == "done" and by_name["group.jpg"]["faces"] == 4
+    assert by_name["фото.jpg"]["status"] == "done"
+    assert by_name["corrupt.jpg"]["status"] == "failed" and "corrupt.jpg" in by_name["corrupt.jpg"]["error"]
+    assert by_name["noface.png"]["status"] == "no_face"
+    assert "notes.txt" not in by_name
+    assert (out / "group.jpg").exists() and (out / "sub" / "фото.jpg").exists()
+    restored = np.asarray(Image.open(out / "group.jpg"))
+    assert restored.shape == np.asarray(Image.open(mixed / "group.jpg")).shape
+
+    # resume: what exists is skipped
+    (out / "sub" / "фото.jpg").unlink()
+    main(["restore", str(mixed), "--recursive", "-o", str(out), "--model", model, "--steps", "2",
+          "--report", str(report), "--skip-existing", "--quiet"])
+    data = json.loads(report.read_text())
+    status = {f["input"].split("/")[-1]: f["status"] for f in data["files"]}
+    assert status["group.jpg"] == "skipped" and status["фото.jpg"] == "done"
+
+
+def test_default_output_beside_input_never_overwrites(mixed, model, capsys):
+    before = (mixed / "group.jpg").read_bytes()
+    assert main(["restore", str(mixed / "group.jpg"), "--model", model, "--steps", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["files"][0]["output"].endswith("restored/group.jpg")
+    assert (mixed / "group.jpg").read_bytes() == before
+    # asking for outputs in the input folder with no suffix would overwrite: refused per file
+    code = main(["restore", str(mixed / "group.jpg"), "-o", str(mixed), "--model", model, "--steps", "1", "--quiet"])
+    assert code == 1 and (mixed / "group.jpg").read_bytes() == before
+
+
+def test_missing_input_and_aligned_mode(model, tmp_path, capsys):
+    assert main(["restore", str(tmp_path / "missing.jpg"), "--model", model, "--quiet"]) == 1
+    face = tmp_path / "face.png"
+    Image.fromarray(face_like(48)).save(face)
+    assert main(["restore", str(face), "--aligned", "--model", model, "--steps", "2", "--quiet",
+                 "-o", str(tmp_path / "o"), "--ext", "jpg"]) == 0
+    assert np.asarray(Image.open(tmp_path / "o" / "face.jpg")).shape == (48, 48, 3)
+
+
+def test_compare_grid(mixed, model, tmp_path, capsys):
+    grid = tmp_path / "grid.png"
+    assert main(["compare", str(mixed / "group.jpg"), "--steps", "1,3", "-o", str(grid), "--model", model]) == 0
+    out = capsys.readouterr().out
+    assert "| 1 |" in out and "| 3 |" in out
+    assert Image.open(grid).size[0] > 500
+
+
+def test_models_list_and_path(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEBRIDGE_CACHE", str(tmp_path))
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "mtcnn" in out and "retinaface" in out
+    assert main(["models", "verify", "retinaface_mobile"]) == 1
+    assert main(["models", "download", "bogus"]) == 2

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+
+from engine.faces.align import align_face, similarity
+from engine.faces.paste import feather_mask, paste_faces
+from engine.faces.types import DetectedFace, DetectOptions, select_and_order
+from engine.modelspec import FFHQ_512
+
+from .helpers import face_like
+
+TEMPLATE = FFHQ_512.scaled(128)
+
+
+def scene(h=300, w=400):
+    return np.ascontiguousarray(np.tile(face_like(max(h, w), 3)[:h, :w], (1, 1, 1)))
+
+
+def landmarks_at(cx, cy, scale=1.0, angle=0.0):
+    pts = (np.array(TEMPLATE.points) - 64) * scale
+    c, s = np.cos(angle), np.sin(angle)
+    return pts @ np.array([[c, s], [-s, c]]) + [cx, cy]
+
+
+def test_alignment_roundtrip_subpixel():
+    lm = landmarks_at(200, 150, 0.8, 0.3)
+    m = similarity(lm, TEMPLATE)
+    mapped = np.c_[lm, np.ones(5)] @ m.T
+    np.testing.assert_allclose(mapped, TEMPLATE.points, atol=1e-3)
+    face = align_face(scene(), lm, TEMPLATE)
+    back = np.c_[np.array(TEMPLATE.points), np.ones(5)] @ face.inverse.T
+    np.testing.assert_allclose(back, lm, atol=1e-3)
+
+
+def test_face_at_border_and_tilted():
+    img = scene()
+    face = align_face(img, landmarks_at(10, 20, 1.0, 0.6), TEMPLATE)  # mostly outside the image
+    assert face.crop.shape == (128, 128, 3)
+    out = paste_faces(img, [face], [face.crop])
+    assert out.shape == img.shape
+
+
+def test_identity_paste_changes_nothing_far_away_and_no_seam():
+    img = scene()
+    face = align_face(img, landmarks_at(200, 150, 0.9, 0.2), TEMPLATE)
+    brighter = np.clip(face.crop.astype(int) + 40, 0, 255).astype(np.uint8)
+    out = paste_faces(img, [face], [brighter], colour_match=False)
+    diff = out.astype(float) - img
+    assert np.abs(diff[:, :60]).max() == 0 and np.abs(diff[:, 340:]).max() == 0
+    # feathered: the 40-level step is spread over many pixels (a hard edge would give ~40)
+    grad = np.abs(np.diff(diff.mean(axis=2), axis=1)).max()
+    assert grad < 8, grad
+    # colour matching removes a uniform tint shift almost entirely
+    matched = paste_faces(img, [face], [brighter], colour_match=True)
+    assert np.abs(matched.astype(float) - img).mean() < 1.0
+
+
+def test_grayscale_paste_stays_gray_and_16bit():
+    gray = np.repeat(scene()[..., :1], 3, axis=2)
+    face = align_face(gray, landmarks_at(200, 150), TEMPLATE)
+    colourful = face_like(128, 9)
+    out = paste_faces(gray, [face], [colourful], grayscale=True)
+    assert (out[..., 0] == out[..., 1]).all() and (out[..., 1] == out[..., 2]).all()
+    deep = gray.astype(np.uint16) * 257
+    face16 = align_face(deep, landmarks_at(200, 150), TEMPLATE)
+    out16 = paste_faces(deep, [face16], [face.crop])
+    assert out16.dtype == np.uint16 and np.abs(out16.astype(float) - deep).max() < 257 * 8
+
+
+def test_overlapping_faces_blend_without_holes():
+    img = scene()
+    faces = [align_face(img, landmarks_at(x, 150, 0.8), TEMPLATE) for x in (180, 220)]
+    out = paste_faces(img, faces, [f.crop for f in faces])
+    assert np.abs(out.astype(float) - img).mean() < 2.0
+
+
+def test_feather_mask_shape():
+    m = feather_mask(64)
+    assert m.max() == pytest.approx(1.0) and m[0, 0] < 0.01 and m[32, 32] == 1.0
+
+
+def test_select_and_order():
+    def face(x, y, s=40, score=0.99):
+        return DetectedFace((x, y, x + s, y + s), np.zeros((5, 2)), score)
+
+    faces = [face(300, 10), face(10, 12), face(150, 200), face(5, 205), face(100, 100, 10), face(200, 10, score=0.5)]
+    ordered = select_and_order(faces, DetectOptions(min_face=20, threshold=0.9), (400, 400))
+    assert [f.box[:2] for f in ordered] == [(10, 12), (300, 10), (5, 205), (150, 200)]
+    assert len(select_and_order(faces, DetectOptions(only_largest=True), (400, 400))) == 1
+    center = select_and_order(faces, DetectOptions(only_center=True), (400, 400))
+    assert center[0].box[:2] == (150, 200)
+    assert len(select_and_order(faces, DetectOptions(max_faces=2), (400, 400))) == 2
+    with pytest.raises(ValueError):
+        DetectOptions(min_face=2)
+
+
+def test_mtcnn_finds_no_face_in_noise():
+    from engine.faces.mtcnn import MTCNNDetector
+
+    rng = np.random.default_rng(0)
+    assert MTCNNDetector().detect(rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)) == []

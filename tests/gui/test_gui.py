@@ -1,0 +1,221 @@
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import SHARED_DATA
+from tests.engine.helpers import face_like
+
+PHOTO = SHARED_DATA / "real-degraded-whole" / "codeformer_01.jpg"
+
+
+def wait_idle(qtbot, w, timeout=60000):
+    qtbot.waitUntil(lambda: not w.runner.busy, timeout=timeout)
+
+
+@pytest.fixture()
+def photo(tmp_path):
+    if not PHOTO.exists():
+        pytest.skip("shared photos not available")
+    return str(shutil.copy(PHOTO, tmp_path / "group.jpg"))
+
+
+def test_worker_contract(qtbot):
+    from engine.errors import Cancelled
+    from engine.progress import Progress
+    from gui.workers import JobRunner
+
+    runner = JobRunner()
+    events = []
+
+    def job(cb, cancel):
+        for i in range(1, 4):
+            cb(Progress("restore", i, 3))
+        return "result"
+
+    runner.start(job, on_progress=lambda p: events.append(p.step), on_success=events.append)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert events[-1] == "result" and events[:-1] == sorted(events[:-1]) and 3 in events
+
+    got = []
+
+    def cancellable(cb, cancel):
+        while True:
+            cancel.raise_if_cancelled()
+            time.sleep(0.01)
+
+    def failing(cb, cancel):
+        raise ValueError("bad input")
+
+    runner.start(cancellable, on_cancel=lambda: got.append("cancelled"), on_success=got.append)
+    runner.cancel()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    runner.start(failing, on_error=got.append)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert got[0] == "cancelled" and got[1].kind == "ValueError" and "bad input" in got[1].message
+    _ = Cancelled
+
+
+def test_compare_slider_pixels(qtbot):
+    from gui.convert import to_pixmap
+    from gui.widgets.compare_view import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(200, 100)
+    view.show()
+    black, white = np.zeros((100, 200, 3), np.uint8), np.full((100, 200, 3), 255, np.uint8)
+    view.set_images(to_pixmap(black), to_pixmap(white))
+    for split, left, right in ((0.0, 255, 255), (0.5, 0, 255), (1.0, 0, 0)):
+        view.set_split(split)
+        img = view.grab().toImage()
+        assert img.pixelColor(20, 80).red() == left
+        assert img.pixelColor(180, 80).red() == right
+    view.toggle_flip()
+    view.set_split(0.5)
+    img = view.grab().toImage()
+    assert img.pixelColor(20, 80).red() == 255 and img.pixelColor(180, 80).red() == 0
+    view.set_mode("side")
+    assert view.grab().toImage().pixelColor(180, 50).red() == 0  # flipped: before on the right
+
+
+def test_drop_open_restore_save(qtbot, window, photo, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(photo)])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    wait_idle(qtbot, window)
+    assert window.opened is not None and len(window.opened.faces) == 4
+    assert window.faces.list.count() == 4
+    window.faces.list.item(1).setCheckState(Qt.CheckState.Unchecked)
+    window.controls.steps.setValue(2)
+    window.restore()
+    wait_idle(qtbot, window)
+    assert window.result is not None and len(window.result.result.faces) == 3
+    assert "Done" in window.progress_label.text()
+    assert "s for" in window.controls.estimate.text()  # estimate now measured
+    target = tmp_path / "saved.png"
+    window._write(str(target), window.result.result.photo)
+    assert Image.open(target).size == Image.open(photo).size
+
+
+def test_cancel_stops_quickly(qtbot, window, photo):
+    window.open_path(photo)
+    wait_idle(qtbot, window)
+    cancelled = []
+    window.on_cancelled = lambda: cancelled.append(True)
+    window.controls.steps.setValue(999)
+    window.restore()
+    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=20000)
+    t = time.monotonic()
+    window.runner.cancel()
+    wait_idle(qtbot, window, 10000)
+    assert time.monotonic() - t < 5 and window.result is None
+
+
+def test_ui_stays_responsive_while_restoring(qtbot, window, photo):
+    from PySide6.QtCore import QTimer
+
+    window.open_path(photo)
+    wait_idle(qtbot, window)
+    gaps, last = [], [time.monotonic()]
+
+    def tick():
+        now = time.monotonic()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(20)
+    window.controls.steps.setValue(60)
+    window.restore()
+    wait_idle(qtbot, window)
+    timer.stop()
+    assert len(gaps) > 5
+    assert max(gaps[1:]) < 0.5, max(gaps)
+
+
+def test_compare_grid_flow(qtbot, window, photo):
+    window.open_path(photo)
+    wait_idle(qtbot, window)
+    window.run_compare((1, 2))
+    wait_idle(qtbot, window)
+    assert window.stack.currentWidget() is window.grid and len(window.runs) == 2
+    window.grid._choose(1)
+    assert window.stack.currentWidget() is window.photo_page and window.view.after is not None
+    window.keep_run(1)
+    assert window.result.steps == 2
+
+
+def test_batch_with_corrupt_file(qtbot, window, tmp_path):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    Image.fromarray(face_like(64)).save(folder / "a.png")
+    (folder / "b.jpg").write_bytes(b"garbage")
+    Image.fromarray(face_like(64, 2)).save(folder / "c.png")
+    window.open_folder(str(folder))
+    assert window.stack.currentWidget() is window.batch
+    window.batch.output.setText(str(tmp_path / "out"))
+    window.start_batch()
+    wait_idle(qtbot, window)
+    statuses = [window.batch.table.item(r, 1).text() for r in range(window.batch.table.rowCount())]
+    assert statuses == ["no_face", "failed", "no_face"]
+    assert "Finished" in window.batch.status.text()
+    assert (tmp_path / "out" / "a_restored.png").exists() and (tmp_path / "out" / "facebridge-report.json").exists()
+
+
+def test_error_dialog_for_corrupt_photo(qtbot, window, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("gui.main_window.show_error", lambda parent, info, **kw: shown.append(info) or False)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a photo")
+    window.open_path(str(bad))
+    wait_idle(qtbot, window)
+    assert shown and shown[0].kind == "ImageReadError" and "bad.jpg" in shown[0].message
+
+
+def test_settings_roundtrip(qtbot, settings, tiny_model_path):
+    from gui.main_window import MainWindow
+
+    w = MainWindow(model=tiny_model_path, settings=settings)
+    qtbot.addWidget(w)
+    w.controls.steps.setValue(16)
+    w.controls.seed.setValue(1234)
+    w.batch.input.setText("/photos/album")
+    w.save_settings()
+    w2 = MainWindow(model=tiny_model_path, settings=settings)
+    qtbot.addWidget(w2)
+    assert w2.controls.steps.value() == 16 and w2.controls.seed.value() == 1234
+    assert w2.batch.input.text() == "/photos/album"
+
+
+def test_no_face_photo_offers_aligned_mode(qtbot, window, tmp_path):
+    path = tmp_path / "crop.png"
+    Image.fromarray(face_like(64)).save(path)
+    window.open_path(str(path))
+    wait_idle(qtbot, window)
+    assert not window.faces.empty.isHidden() and not window.faces.aligned_button.isHidden()
+    window.controls.steps.setValue(1)
+    window.faces.aligned_button.click()
+    wait_idle(qtbot, window)
+    assert window.result is not None and window.result.result.photo.pixels.shape == (64, 64, 3)
+
+
+def test_cv2_import_does_not_break_qt_plugins():
+    import os
+
+    import cv2  # noqa: F401
+
+    from gui.qt_env import sanitize
+
+    sanitize()
+    assert "cv2" not in os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "")
+    _ = Path
