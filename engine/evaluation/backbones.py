@@ -77,7 +77,11 @@ def load_lpips(device: torch.device):
         import lpips
     except ImportError as exc:
         raise ModelError("lpips", "LPIPS needs the eval extra: bash build_scripts/setup.sh --eval") from exc
-    model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)
+    import warnings
+
+    with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=False`
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)
     state = load_file(str(ensure_lpips_alexnet()))
     missing = model.net.load_state_dict(state, strict=False)
     if any(k.startswith("slice") and "weight" in k for k in missing.missing_keys):
