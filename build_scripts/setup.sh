@@ -19,11 +19,13 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 spec="."
 if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
 "${pip[@]}" -e "$spec"
-# Qt's xcb platform plugin needs libxcb-cursor0 on Linux desktops; install it when we can
+# Qt's xcb platform plugin needs these X libraries on Linux desktops; install them when we can
+XCB_LIBS="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-xkb1 libxcb-shape0 libxcb-randr0"
 if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
-   && ! ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0; then
-  (apt-get install -y -qq libxcb-cursor0 >/dev/null 2>&1 || \
-   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libxcb-cursor0 >/dev/null 2>&1)) || \
-   echo "note: could not install libxcb-cursor0; the desktop window may need it" >&2
+   && ! (ldconfig -p 2>/dev/null | grep -q libxcb-cursor.so.0 && ldconfig -p | grep -q libxcb-icccm.so.4 \
+         && ldconfig -p | grep -q libxcb-keysyms.so.1); then
+  (apt-get install -y -qq $XCB_LIBS >/dev/null 2>&1 || \
+   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $XCB_LIBS >/dev/null 2>&1)) || \
+   echo "note: could not install the X libraries Qt needs ($XCB_LIBS); the desktop window may not open" >&2
 fi
 echo "FaceBridge is installed in .venv"

@@ -288,9 +288,9 @@ class MainWindow(QMainWindow):
 
     def on_opened(self, opened: jobs.OpenedPhoto, name: str) -> None:
         self.opened, self.result = opened, None
+        self.stack.setCurrentWidget(self.photo_page)  # first, so the view fits at its real size
         self.view.set_images(to_pixmap(opened.photo.pixels), None)
         self.faces.set_faces(opened.crops)
-        self.stack.setCurrentWidget(self.photo_page)
         self.setWindowTitle(f"FaceBridge - {Path(name).name}")
         n = len(opened.faces)
         self.statusBar().showMessage(f"{Path(name).name}: {opened.photo.size[0]}x{opened.photo.size[1]}, "

@@ -27,6 +27,7 @@ class CompareView(QWidget):
         self.scale = 1.0
         self.offset = QPointF(0, 0)  # widget position of the image's top-left corner
         self._drag: Optional[str] = None
+        self._auto_fit = True  # refit on resize until the user zooms or pans
         self._last = QPointF()
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -70,6 +71,7 @@ class CompareView(QWidget):
         w, h = self.before.width(), self.before.height()
         self.scale = min(self._pane_width() / w, self.height() / h) if w and h else 1.0
         self.offset = QPointF((self._pane_width() - w * self.scale) / 2, (self.height() - h * self.scale) / 2)
+        self._auto_fit = True
         self.zoomChanged.emit(self.scale)
         self.update()
 
@@ -77,6 +79,7 @@ class CompareView(QWidget):
         self.zoom_at(1.0 / self.scale, QPointF(self._pane_width() / 2, self.height() / 2))
 
     def zoom_at(self, factor: float, anchor: QPointF) -> None:
+        self._auto_fit = False
         new = min(32.0, max(0.02, self.scale * factor))
         factor = new / self.scale
         self.offset = anchor - (anchor - self.offset) * factor
@@ -86,6 +89,7 @@ class CompareView(QWidget):
 
     def zoom_to(self, rect: QRectF, margin: float = 0.15) -> None:
         """Fit an image-space rectangle (e.g. a face box) into the view."""
+        self._auto_fit = False
         rect = rect.adjusted(-rect.width() * margin, -rect.height() * margin, rect.width() * margin,
                              rect.height() * margin)
         self.scale = min(self._pane_width() / max(1.0, rect.width()), self.height() / max(1.0, rect.height()))
@@ -154,6 +158,7 @@ class CompareView(QWidget):
         elif self._drag == "pan":
             self.offset += pos - self._last
             self._last = pos
+            self._auto_fit = False
             self.update()
         else:
             self.setCursor(Qt.CursorShape.SplitHCursor if self._near_handle(pos) else Qt.CursorShape.OpenHandCursor)
@@ -188,5 +193,5 @@ class CompareView(QWidget):
 
     def resizeEvent(self, e) -> None:  # noqa: N802
         super().resizeEvent(e)
-        if self.before is not None and e.oldSize().width() > 0:
+        if self.before is not None and self._auto_fit:
             self.fit()
