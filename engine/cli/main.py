@@ -26,9 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    from . import eval_cmd, gui_cmd, models_cmd, restore_cmd
+    from . import bench_cmd, eval_cmd, gui_cmd, models_cmd, restore_cmd
 
-    return [restore_cmd, eval_cmd, models_cmd, gui_cmd]
+    return [restore_cmd, eval_cmd, bench_cmd, models_cmd, gui_cmd]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

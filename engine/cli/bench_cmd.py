@@ -1,0 +1,102 @@
+"""`facebridge bench`: print (and optionally write) Markdown tables of measured speed and memory."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import torch
+
+from .paths import default_model_path
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("bench", help="measure speed and memory (network, whole-photo pipeline, peers)")
+    p.add_argument("--model", default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto")
+    p.add_argument("--steps", default="1,2,4,8,16,32,100")
+    p.add_argument("--batch", default="1,8,32")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--photos", nargs="*", default=None, help="photos for the pipeline benchmark")
+    p.add_argument("--peers", action="store_true", help="also time GFPGAN, RestoreFormer and CodeFormer (spandrel)")
+    p.add_argument("--memory", action="store_true", help="peak RSS for a 24-megapixel photo with 10 faces")
+    p.add_argument("--memory-photo", default=None, help="photo with many faces to scale up for --memory")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--out", default=None, help="write the report (Markdown) here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bench import (bench_network, bench_peers, bench_pipeline, machine_line, memory_probe, network_flops,
+                         peak_rate)
+    from ..device import resolve_precision
+    from ..evaluation.run import parse_steps
+    from ..session import open_session
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    steps = parse_steps(args.steps)
+    batches = [int(b) for b in args.batch.split(",")]
+    model = args.model or str(default_model_path())
+    session = open_session(model, device=args.device, precision=args.precision)
+    r = session.restorer
+    default_steps = r.spec.defaults.steps
+    lines = [f"## `facebridge bench` on {r.device.type.upper()}, {dt.date.today().isoformat()}", "",
+             f"- Machine: {machine_line(r.device)}; torch threads {torch.get_num_threads()}",
+             f"- Model: `{Path(model).name}` ({r.spec.bridge.hashing}, {r.size} px, "
+             f"{sum(p.numel() for p in r.model.parameters()) / 1e6:.2f} M parameters, "
+             f"{network_flops(r) / 1e9:.2f} GFLOPs per step), precision {str(r.dtype).replace('torch.', '')}, "
+             f"default {default_steps} steps", ""]
+    rate = peak_rate(r.device)
+    lines += [f"Measured peak dense matmul rate: {rate / 1e9:.0f} GFLOP/s (fp32). Floor at the default step count: "
+              f"{network_flops(r) * default_steps / rate * 1000:.1f} ms per face.", ""]
+
+    rows = bench_network(r, steps, batches, args.repeats)
+    lines += ["### Network (per aligned face)", "",
+              "| batch | per step (median ± half-range) | " + " | ".join(f"{s} steps" for s in steps) + " |",
+              "|---|---|" + "---|" * len(steps)]
+    for row in rows:
+        lines.append(f"| {row.batch} | {row.per_step} | " +
+                     " | ".join(f"{row.per_face_by_steps[s] * 1000:.1f} ms" for s in steps) + " |")
+    ours_b1 = rows[0].per_face_by_steps.get(default_steps, rows[0].per_step.median * default_steps)
+    lines.append("")
+
+    if args.photos:
+        lines += [f"### Whole-photo pipeline at {default_steps} steps (median of 3 after a warm-up)", "",
+                  "| photo | faces | decode | detect+align | restore | paste | encode | total | overhead vs network |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for p in bench_pipeline(session, [Path(x) for x in args.photos], default_steps):
+            over = (p["total"] - p["restore"]) / p["restore"] * 100 if p["restore"] else 0
+            lines.append(f"| {p['photo']} | {p['faces']} | " + " | ".join(
+                f"{p[k] * 1000:.0f} ms" for k in ("decode", "detect_align", "restore", "paste", "encode", "total"))
+                + f" | {over:.0f}% |")
+        lines.append("")
+
+    if args.memory:
+        photo = args.memory_photo or (args.photos[0] if args.photos else None)
+        if photo:
+            m = memory_probe(model, Path(photo), 24.0, 10, default_steps)
+            lines += [f"### Memory: {m['width']}x{m['height']} photo ({m['width'] * m['height'] / 1e6:.1f} MP), "
+                      f"{m['faces']} faces restored", "", f"Peak RSS of a fresh process: **{m['peak_rss_mb']:.0f} MB**", ""]
+    if r.device.type == "cuda":
+        lines.append(f"Peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB")
+
+    if args.peers:
+        dtype = resolve_precision(args.precision, r.device)
+        peers = bench_peers(r.device, dtype, max(2, args.repeats // 2))
+        lines += ["### Peers (random weights, 512 px, batch 1, same device and settings)", "",
+                  "| network | GFLOPs/face | time per face | ratio to FaceBridge at default steps |", "|---|---|---|---|",
+                  f"| FaceBridge ({default_steps} steps) | {network_flops(r) * default_steps / 1e9:.1f} | "
+                  f"{ours_b1 * 1000:.1f} ms | 1.00 |"]
+        for name, p in peers.items():
+            lines.append(f"| {name} | {p['gflops']:.0f} | {p['timing']} | {p['timing'].median / ours_b1:.1f}x |")
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    _ = sys
+    return 0
