@@ -42,10 +42,24 @@ def add_parsers(sub) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from ..training.loop import train
 
+    import signal
+
+    from ..errors import Cancelled
+    from ..progress import CancelToken
+
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     cfg = TrainConfig(**values)
     bar = TerminalProgress(sys.stderr, quiet=getattr(args, "quiet", False))
-    result = train(cfg, callback=bar)
+    cancel = CancelToken()
+    # SIGTERM/SIGINT stop after the current step and write the checkpoint (background jobs ignore SIGINT)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: cancel.cancel())
+    try:
+        result = train(cfg, callback=bar, cancel=cancel)
+    except Cancelled:
+        bar.close()
+        print("stopped; the checkpoint is saved, run the same command again to resume", file=sys.stderr)
+        return 130
     bar.close()
     print(json.dumps(result))
     return 0
