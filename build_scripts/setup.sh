@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Create .venv and install FaceBridge into it. Options: --dev (test tools), --eval (metric backbones).
+# Create .venv and install FaceBridge into it.
+# Options: --dev (everything the test suite needs: test tools, metric backbones, Ray), --eval, --ray, --bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 extras=()
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras+=(dev) ;;
+    --dev) extras+=(dev eval ray) ;;
     --eval) extras+=(eval) ;;
+    --ray) extras+=(ray) ;;
+    --bench) extras+=(bench) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

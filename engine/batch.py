@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -102,8 +103,13 @@ def write_report(summary: BatchSummary, path: Path) -> None:
 
 
 class BatchRunner:
-    def __init__(self, photo_restorer: PhotoRestorer, restore: RestoreOptions, output: OutputOptions):
+    """Restores many photos with one loaded model. Faces from consecutive photos are gathered into
+    one network batch (up to `face_batch` faces), which keeps a GPU busy on photos with few faces."""
+
+    def __init__(self, photo_restorer: PhotoRestorer, restore: RestoreOptions, output: OutputOptions,
+                 face_batch: int = 16, max_group: int = 8):
         self.pr, self.restore, self.output = photo_restorer, restore, output
+        self.face_batch, self.max_group = face_batch, max_group
 
     def run(self, items: list[BatchItem], *, callback: Optional[ProgressCallback] = None,
             cancel: Optional[CancelToken] = None, report_path: Optional[Path] = None,
@@ -113,24 +119,21 @@ class BatchRunner:
         summary = BatchSummary(list(pre_failed) + reports, 0.0, 0)
         start = time.perf_counter()
         inputs = {str(i.input.resolve()) for i in items}
-
-        def notify(k: int):
-            if on_file:
-                on_file(k, reports[k])
-
+        state = _RunState(reports, summary, on_file, callback, report_path, start, len(items))
+        todo = []
+        for k, item in enumerate(items):
+            target = output_path(item, self.output)
+            reports[k].output = str(target)
+            if self.output.skip_existing and target.exists():
+                reports[k].status = "skipped"
+                state.notify(k)
+            else:
+                todo.append((k, item, target))
         with ThreadPoolExecutor(1, thread_name_prefix="decode") as dec, \
              ThreadPoolExecutor(1, thread_name_prefix="encode") as enc:
-            pending: list[Future] = []
-            todo = []
-            for k, item in enumerate(items):
-                target = output_path(item, self.output)
-                reports[k].output = str(target)
-                if self.output.skip_existing and target.exists():
-                    reports[k].status = "skipped"
-                    notify(k)
-                else:
-                    todo.append((k, item, target))
             decoded = {k: dec.submit(read_image, item.input) for k, item, _ in todo[:2]}
+            pending: list[Future] = []
+            group: list = []
             for j, (k, item, target) in enumerate(todo):
                 try:
                     if pause is not None:
@@ -142,49 +145,69 @@ class BatchRunner:
                 if j + 2 < len(todo):
                     nk, nitem, _ = todo[j + 2]
                     decoded[nk] = dec.submit(read_image, nitem.input)
-                rep = reports[k]
-                rep.status = "running"
-                notify(k)
+                reports[k].status = "running"
+                state.notify(k)
                 t0 = time.perf_counter()
                 try:
-                    photo = decoded.pop(k).result()
-
-                    def forward(p: Progress, _k=k):
-                        if callback is not None:
-                            callback(Progress("batch", _k, len(items), f"{item.input.name}: {p.message}", p.preview))
-
-                    result = self.pr.restore_photo(photo, self.restore, callback=forward, cancel=cancel)
-                    rep.faces = len(result.faces)
-                    summary.faces += rep.faces
-                    rep.timings = {k2: round(v, 4) for k2, v in result.timings.items()}
-                    pending.append(enc.submit(self._write, rep, result.photo, target, inputs, k, notify, t0))
-                except Cancelled:
-                    rep.status = "cancelled"
-                    summary.cancelled = True
-                    notify(k)
-                    break
-                except (EngineError, OSError, ValueError) as exc:
-                    rep.status, rep.error = "failed", str(exc)
-                    rep.seconds = round(time.perf_counter() - t0, 3)
-                    notify(k)
-                except MemoryError as exc:
-                    rep.status, rep.error = "failed", f"out of memory: {exc}"
-                    notify(k)
-                if callback is not None:
-                    callback(Progress("batch", j + 1, len(todo), f"{item.input.name}: {rep.status}"))
-                if report_path:
-                    summary.seconds = time.perf_counter() - start
-                    write_report(summary, report_path)
+                    prep = self.pr.prepare(decoded.pop(k).result(), self.restore)
+                    group.append((k, target, prep, t0))
+                except (EngineError, OSError, ValueError, MemoryError) as exc:
+                    state.fail(k, exc, t0)
+                last = j == len(todo) - 1
+                if group and (last or len(group) >= self.max_group
+                              or sum(len(g[2].crops) for g in group) >= self.face_batch):
+                    if not self._flush(group, state, enc, pending, inputs, cancel):
+                        break
+                    group = []
             for f in pending:
                 f.result()
-            if cancel is not None and cancel.is_set:
-                summary.cancelled = True
+        if cancel is not None and cancel.is_set:
+            summary.cancelled = True
+            for r in reports:
+                if r.status in ("running", "waiting"):
+                    r.status = "cancelled" if r.status == "running" else r.status
         summary.seconds = time.perf_counter() - start
         if report_path:
             write_report(summary, report_path)
         return summary
 
-    def _write(self, rep: FileReport, photo, target: Path, inputs: set, k: int, notify, t0: float) -> None:
+    def _flush(self, group, state: "_RunState", enc, pending, inputs, cancel) -> bool:
+        """Restore the faces of a group of prepared photos in one call, then paste and write each."""
+        crops = [c for g in group for c in g[2].crops]
+        seeds = [s for g in group for s in g[2].seeds]
+        t = time.perf_counter()
+        try:
+            restored = self.pr.restore_crops(crops, seeds, self.restore, cancel=cancel)
+        except Cancelled:
+            for k, *_ in group:
+                state.reports[k].status = "cancelled"
+                state.notify(k)
+            state.summary.cancelled = True
+            return False
+        except (EngineError, MemoryError) as exc:
+            for k, _, _, t0 in group:
+                state.fail(k, exc, t0)
+            return True
+        share = (time.perf_counter() - t) / max(1, len(crops))
+        offset = 0
+        for k, target, prep, t0 in group:
+            n = len(prep.crops)
+            prep.timings["restore"] = share * n
+            rep = state.reports[k]
+            try:
+                result = self.pr.finish(prep, restored[offset:offset + n], self.restore)
+            except (EngineError, ValueError, MemoryError) as exc:
+                state.fail(k, exc, t0)
+                offset += n
+                continue
+            offset += n
+            rep.faces = len(result.faces)
+            state.summary.faces += rep.faces
+            rep.timings = {key: round(v, 4) for key, v in result.timings.items()}
+            pending.append(enc.submit(self._write, rep, result.photo, target, inputs, k, state, t0))
+        return True
+
+    def _write(self, rep: FileReport, photo, target: Path, inputs: set, k: int, state: "_RunState", t0: float) -> None:
         try:
             if str(target.resolve()) in inputs:
                 raise EngineError(f"{target}: refusing to overwrite an input image")
@@ -193,7 +216,43 @@ class BatchRunner:
         except (EngineError, OSError, ValueError) as exc:
             rep.status, rep.error = "failed", str(exc)
         rep.seconds = round(time.perf_counter() - t0, 3)
-        notify(k)
+        state.notify(k)
+        state.file_finished(Path(rep.input).name, rep.status)
+
+
+@dataclass
+class _RunState:
+    """Book-keeping shared by the loop and the encode thread: notifications, progress, the report."""
+
+    reports: list
+    summary: BatchSummary
+    on_file: object
+    callback: object
+    report_path: Optional[Path]
+    start: float
+    total: int
+    finished: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def notify(self, k: int) -> None:
+        if self.on_file:
+            self.on_file(k, self.reports[k])
+
+    def fail(self, k: int, exc: BaseException, t0: float) -> None:
+        rep = self.reports[k]
+        rep.status, rep.error = "failed", (f"out of memory: {exc}" if isinstance(exc, MemoryError) else str(exc))
+        rep.seconds = round(time.perf_counter() - t0, 3)
+        self.notify(k)
+        self.file_finished(Path(rep.input).name, "failed")
+
+    def file_finished(self, name: str, status: str) -> None:
+        with self.lock:  # called from the loop and from the encode thread
+            self.finished += 1
+            if self.callback is not None:
+                self.callback(Progress("batch", self.finished, self.total, f"{name}: {status}"))
+            if self.report_path:  # after every file, so an interrupted run keeps a current report
+                self.summary.seconds = time.perf_counter() - self.start
+                write_report(self.summary, self.report_path)
 
 
 __all__ = ["BatchRunner", "OutputOptions", "collect_inputs", "output_path", "write_report", "READ_SUFFIXES"]

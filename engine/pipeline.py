@@ -18,7 +18,7 @@ from .faces.detectors import FaceDetector
 from .faces.paste import paste_faces
 from .faces.types import DetectedFace, DetectOptions
 from .io.images import Photo
-from .progress import CancelToken, Progress, ProgressCallback, check, report
+from .progress import CancelToken, ProgressCallback, check, report
 from .restorer import Restorer
 
 
@@ -78,15 +78,9 @@ class PhotoRestorer:
         template = self.restorer.spec.template
         return [align_face(photo.pixels, f.landmarks, template) for f in faces]
 
-    def restore_photo(self, photo: Photo, options: RestoreOptions = RestoreOptions(), *,
-                      faces: Optional[Sequence[DetectedFace]] = None,
-                      callback: Optional[ProgressCallback] = None,
-                      cancel: Optional[CancelToken] = None) -> PhotoResult:
-        """Restore every face (or the given `faces`, e.g. the user's selection) and paste them back.
-
-        A photo without faces comes back unchanged (upscaled if asked) with an empty face list.
-        """
-        timings = {}
+    def prepare(self, photo: Photo, options: RestoreOptions, *, faces: Optional[Sequence[DetectedFace]] = None,
+                callback: Optional[ProgressCallback] = None) -> "Prepared":
+        """Detect (unless `faces` is given) and align: everything before the network."""
         t = time.perf_counter()
         if options.aligned:
             aligned = [identity_aligned(photo.pixels)]
@@ -95,24 +89,23 @@ class PhotoRestorer:
             report(callback, "detect", 0, 1, "finding faces")
             detected = list(self.detect(photo, options) if faces is None else faces)
             aligned = self.align(photo, detected)
-        timings["detect_align"] = time.perf_counter() - t
-        check(cancel)
-
-        t = time.perf_counter()
         crops = [to_uint8(a.crop) for a in aligned]
+        # per-face seeds: a face's result never depends on which other faces share its batch
+        seeds = [hash((options.seed, i)) & 0x7FFFFFFF for i in range(len(crops))]
+        return Prepared(photo, detected, aligned, crops, seeds, {"detect_align": time.perf_counter() - t})
 
-        def forward(p: Progress):
-            if callback is not None:
-                callback(p)
+    def restore_crops(self, crops: list[np.ndarray], seeds: list[int], options: RestoreOptions, *,
+                      callback: Optional[ProgressCallback] = None,
+                      cancel: Optional[CancelToken] = None) -> list[np.ndarray]:
+        if not crops:
+            return []
+        return self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
+                                     seeds=seeds, batch_size=options.batch_size, callback=callback, cancel=cancel)
 
-        restored = self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
-                                         seed=options.seed, batch_size=options.batch_size, callback=forward,
-                                         cancel=cancel) if crops else []
-        timings["restore"] = time.perf_counter() - t
-        check(cancel)
-
+    def finish(self, prep: "Prepared", restored: list[np.ndarray], options: RestoreOptions) -> PhotoResult:
+        """Paste the restored crops back (or, in aligned mode, return the crop itself)."""
         t = time.perf_counter()
-        report(callback, "paste", 0, 1, "pasting faces back")
+        photo = prep.photo
         gray = photo.grayscale or looks_gray(photo.pixels)
         if options.aligned:
             rest = restored[0].astype(np.float32) * (257.0 if photo.pixels.dtype == np.uint16 else 1.0)
@@ -122,15 +115,42 @@ class PhotoRestorer:
             pixels = _resize(pixels, options.upscale)
         else:
             base = _resize(photo.pixels, options.upscale)
-            pixels = paste_faces(base, aligned, restored, scale=options.upscale,
+            pixels = paste_faces(base, prep.aligned, restored, scale=options.upscale,
                                  colour_match=options.colour_match, grayscale=gray)
         alpha = None if photo.alpha is None else _resize(photo.alpha, options.upscale)
-        timings["paste"] = time.perf_counter() - t
         out = replace(photo, pixels=pixels, alpha=alpha)
         if out.dpi and options.upscale != 1:
             out.dpi = tuple(float(v) * options.upscale for v in out.dpi)
-        results = [FaceResult(d, c, r) for d, c, r in zip(detected, crops, restored)]
+        timings = {**prep.timings, "paste": time.perf_counter() - t}
+        results = [FaceResult(d, c, r) for d, c, r in zip(prep.detected, prep.crops, restored)]
         return PhotoResult(out, results, timings)
+
+    def restore_photo(self, photo: Photo, options: RestoreOptions = RestoreOptions(), *,
+                      faces: Optional[Sequence[DetectedFace]] = None,
+                      callback: Optional[ProgressCallback] = None,
+                      cancel: Optional[CancelToken] = None) -> PhotoResult:
+        """Restore every face (or the given `faces`, e.g. the user's selection) and paste them back.
+
+        A photo without faces comes back unchanged (upscaled if asked) with an empty face list.
+        """
+        prep = self.prepare(photo, options, faces=faces, callback=callback)
+        check(cancel)
+        t = time.perf_counter()
+        restored = self.restore_crops(prep.crops, prep.seeds, options, callback=callback, cancel=cancel)
+        prep.timings["restore"] = time.perf_counter() - t
+        check(cancel)
+        report(callback, "paste", 0, 1, "pasting faces back")
+        return self.finish(prep, restored, options)
+
+
+@dataclass
+class Prepared:
+    photo: Photo
+    detected: list
+    aligned: list[AlignedFace]
+    crops: list[np.ndarray]
+    seeds: list[int]
+    timings: dict
 
 
 def _resize(a: np.ndarray, scale: float) -> np.ndarray:

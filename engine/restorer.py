@@ -79,12 +79,13 @@ class Restorer:
         return self.schedule.pred_x0(n, x, self._net(x, n))
 
     def restore(self, faces: Sequence[np.ndarray], *, steps: Optional[int] = None, sampler: Optional[str] = None,
-                eta: Optional[float] = None, seed: int = 0, batch_size: int = 8,
+                eta: Optional[float] = None, seed: int = 0, seeds: Optional[Sequence[int]] = None, batch_size: int = 8,
                 callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
                 clip_denoise: bool = True) -> list[np.ndarray]:
         """Restore aligned RGB uint8 faces (any size; resized to the model's size and back).
 
-        Face i uses noise seeded by (seed, i), so results do not depend on batch_size.
+        Face i uses noise seeded by seeds[i] (default: derived from (seed, i)), so results do not depend
+        on batch_size or on which faces share a batch.
         Progress is reported once per sampler step with a preview of the current x0 prediction.
         """
         d = self.spec.defaults
@@ -96,6 +97,10 @@ class Restorer:
         if not 1 <= steps <= self.schedule.interval - 1:
             raise BadInputError(f"step count must be between 1 and {self.schedule.interval - 1}, got {steps}")
         faces = list(faces)
+        if seeds is None:
+            seeds = [hash((seed, i)) & 0x7FFFFFFF for i in range(len(faces))]
+        elif len(seeds) != len(faces):
+            raise BadInputError(f"{len(seeds)} seeds for {len(faces)} faces")
         inputs = [_to_model_size(f, self.size) for f in faces]
         outputs: list[np.ndarray] = []
         total = (1 if self.is_regression else steps) * max(1, len(faces))
@@ -105,7 +110,7 @@ class Restorer:
                 check(cancel)
                 chunk = np.stack(inputs[start:start + batch_size])
                 y = torch.from_numpy(chunk).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
-                gens = [torch.Generator().manual_seed(hash((seed, start + j)) & 0x7FFFFFFF) for j in range(len(chunk))]
+                gens = [torch.Generator().manual_seed(int(s)) for s in seeds[start:start + len(chunk)]]
 
                 def on_step(i, n_total, x0, _count=len(chunk), _base=done):
                     preview = None

@@ -48,6 +48,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output exists (resume)")
     p.add_argument("--report", default=None, help="write a JSON report here")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="spread the work over a Ray cluster: an address, 'auto' (running cluster) or 'local'")
+    p.add_argument("--ray-replicas", type=int, default=0, help="model replicas (default: one per GPU)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
     p.set_defaults(func=run_restore)
@@ -80,6 +83,8 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"facebridge restore: error: {exc}", file=sys.stderr)
         return 2
     items, missing = collect_inputs([Path(p) for p in args.inputs], args.recursive)
+    if args.ray:
+        return _run_ray(args, items, missing, options, out)
     session = open_session(args.model, device=args.device, precision=args.precision, detector=args.detector,
                            detector_weights=args.detector_weights, need_detector=not args.aligned)
     cancel = CancelToken()
@@ -102,6 +107,22 @@ def run_restore(args: argparse.Namespace) -> int:
               + (" - cancelled" if summary.cancelled else ""))
     if summary.cancelled:
         return 130
+    return 0 if summary.ok else 1
+
+
+def _run_ray(args, items, missing, options, out) -> int:
+    from ..distributed import restore_with_ray
+
+    session_kwargs = dict(model=args.model, device=args.device, precision=args.precision, detector=args.detector,
+                          detector_weights=args.detector_weights, need_detector=not args.aligned)
+    bar = TerminalProgress(sys.stderr, quiet=args.quiet or args.json)
+    summary = restore_with_ray(args.ray, items, options, out, session_kwargs=session_kwargs, report_path=args.report,
+                               pre_failed=missing, replicas=args.ray_replicas, callback=bar)
+    bar.close()
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    elif not args.quiet:
+        print(f"{len(summary.files)} files, {summary.faces} faces in {summary.seconds:.1f} s (Ray)")
     return 0 if summary.ok else 1
 
 
