@@ -11,31 +11,25 @@ class BadInputError(EngineError, ValueError):
     """The caller passed data the engine cannot use (wrong shape, dtype, option...)."""
 
 
-class ImageReadError(BadInputError):
+class _PathError:
+    """Mixin: an error about one file; the message names the file first, then the reason."""
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class ImageReadError(_PathError, BadInputError):
     """An image file could not be read: corrupt, truncated, unsupported, too large..."""
 
-    def __init__(self, path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
-
-class ImageWriteError(EngineError, OSError):
+class ImageWriteError(_PathError, EngineError, OSError):
     """An output could not be written (permissions, disk, refusal to overwrite an input)."""
 
-    def __init__(self, path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
-
-class ModelError(EngineError):
+class ModelError(_PathError, EngineError):
     """A checkpoint is missing, corrupt, truncated or does not match what the engine expects."""
-
-    def __init__(self, path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
 
 class DeviceOutOfMemory(EngineError, MemoryError):

@@ -22,24 +22,10 @@ class BatchView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         form = QFormLayout()
-        self.input = QLineEdit()
-        self.input.setPlaceholderText("a folder of photos (or drop one on the window)")
-        browse_in = QPushButton("Browse…")
-        browse_in.clicked.connect(lambda: self._browse(self.input))
-        row = QHBoxLayout()
-        row.addWidget(self.input, 1)
-        row.addWidget(browse_in)
-        form.addRow("Input folder", row)
+        self.input = self._folder_row(form, "Input folder", "a folder of photos (or drop one on the window)")
         self.recursive = QCheckBox("include subfolders")
         form.addRow("", self.recursive)
-        self.output = QLineEdit()
-        self.output.setPlaceholderText("default: a 'restored' folder beside each photo")
-        browse_out = QPushButton("Browse…")
-        browse_out.clicked.connect(lambda: self._browse(self.output))
-        row2 = QHBoxLayout()
-        row2.addWidget(self.output, 1)
-        row2.addWidget(browse_out)
-        form.addRow("Output folder", row2)
+        self.output = self._folder_row(form, "Output folder", "default: a 'restored' folder beside each photo")
         self.suffix = QLineEdit("_restored")
         self.suffix.setToolTip("Output name = original name + this suffix")
         form.addRow("Name suffix", self.suffix)
@@ -88,6 +74,17 @@ class BatchView(QWidget):
         self._t0 = 0.0
         self._done = 0
         self._faces = 0
+
+    def _folder_row(self, form: QFormLayout, label: str, placeholder: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setPlaceholderText(placeholder)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self._browse(edit))
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        form.addRow(label, row)
+        return edit
 
     def _browse(self, edit: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text() or str(Path.home()))
