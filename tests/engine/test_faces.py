@@ -98,3 +98,30 @@ def test_mtcnn_finds_no_face_in_noise():
 
     rng = np.random.default_rng(0)
     assert MTCNNDetector().detect(rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)) == []
+
+
+def test_retinaface_wrapper_loads_weights_and_detects(tmp_path, monkeypatch):
+    """facexlib's RetinaFace through our loader (random weights: the real ones need a download)."""
+    import torch
+    from facexlib.detection.retinaface import RetinaFace
+
+    from engine.downloads import RETINAFACE_MOBILE
+    from engine.errors import ModelError
+    from engine.faces.detectors import get_detector
+
+    net = RetinaFace(network_name="mobile0.25", half=False, device=torch.device("cpu"))
+    path = tmp_path / RETINAFACE_MOBILE.name
+    torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, path)  # as the release files store it
+    monkeypatch.setenv("FACEBRIDGE_CACHE", str(tmp_path))
+    det = get_detector("auto")  # a cached RetinaFace file is preferred over MTCNN
+    assert det.name == "retinaface_mobile"
+    faces = det.detect(scene())
+    assert isinstance(faces, list)
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"junk")
+    with pytest.raises(ModelError, match="bad.pth"):
+        get_detector("retinaface", weights=bad)
+    monkeypatch.setenv("FACEBRIDGE_CACHE", str(tmp_path / "empty"))
+    assert get_detector("auto").name == "mtcnn"
+    with pytest.raises(ModelError, match="not downloaded"):
+        get_detector("retinaface")

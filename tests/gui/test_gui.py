@@ -219,3 +219,22 @@ def test_cv2_import_does_not_break_qt_plugins():
     sanitize()
     assert "cv2" not in os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "")
     _ = Path
+
+
+@pytest.mark.slow
+def test_shipped_model_on_real_photo(qtbot, settings, photo):
+    from engine.cli.paths import default_model_path
+    from gui.main_window import MainWindow
+
+    if not default_model_path().exists():
+        pytest.skip("the shipped model is not present")
+    w = MainWindow(settings=settings)  # the bundled model
+    qtbot.addWidget(w)
+    w.show()
+    w.open_path(photo)
+    wait_idle(qtbot, w)
+    assert len(w.opened.faces) == 4
+    w.restore()
+    wait_idle(qtbot, w, 120000)
+    before, after = w.opened.photo.pixels, w.result.result.photo.pixels
+    assert after.shape == before.shape and np.abs(after.astype(int) - before).mean() > 0.5
