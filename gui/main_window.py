@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        self.controls.steps.setValue(int(s.value("restore/steps", 4)))
+        self.controls.steps.setValue(int(s.value("restore/steps", self._model_default_steps())))
         idx = self.controls.device.findData(s.value("restore/device", "auto"))
         self.controls.device.setCurrentIndex(max(0, idx))
         self.controls.seed.setValue(int(s.value("restore/seed", 0)))
@@ -199,6 +199,15 @@ class MainWindow(QMainWindow):
             self.sec_per_step[k] = float(v)
         self._refresh_recent()
         self.update_estimate()
+
+    def _model_default_steps(self) -> int:
+        """The step count stored in the model (read from its metadata only; no weights are loaded)."""
+        from engine.io.checkpoints import read_spec
+
+        try:
+            return read_spec(Path(self.model_path) if self.model_path else default_model_path()).defaults.steps
+        except Exception:  # noqa: BLE001 - a missing/broken model is reported when it is used
+            return 4
 
     def save_settings(self) -> None:
         s = self.settings
