@@ -28,15 +28,19 @@ def session():
 
 
 def seam_score(before: np.ndarray, after: np.ndarray, face, size: int) -> float:
-    """99th percentile of the gradient of (after - before) across the mask's transition band.
+    """How much sharper the change image (after - before) is across the mask's transition band than
+    inside the face: 99th-percentile gradient in the band over that in the interior.
 
-    A visible seam is a step in the change image exactly where the mask falls off."""
+    A visible seam is a step in the change image exactly where the mask falls off, so it raises the
+    band's gradient above what restoration itself changes inside the face (measured: 0.6-0.9)."""
     mask = cv2.warpAffine(feather_mask(size), face.inverse, (before.shape[1], before.shape[0]))
-    band = (mask > 0.02) & (mask < 0.98)
+    band, inner = (mask > 0.02) & (mask < 0.98), mask >= 0.98
     diff = after.astype(np.float32).mean(axis=2) - before.astype(np.float32).mean(axis=2)
     gy, gx = np.gradient(diff)
     grad = np.hypot(gx, gy)
-    return float(np.percentile(grad[band], 99)) if band.any() else 0.0
+    if not band.any() or not inner.any():
+        return 0.0
+    return float(np.percentile(grad[band], 99) / max(1.0, np.percentile(grad[inner], 99)))
 
 
 @pytest.mark.slow
@@ -61,7 +65,7 @@ def test_real_photo_restored_in_place(session, name):
     template = session.restorer.spec.template
     for f in result.faces:
         aligned = align_face(photo.pixels, f.face.landmarks, template)
-        assert seam_score(photo.pixels, out, aligned, template.size) < 12.0
+        assert seam_score(photo.pixels, out, aligned, template.size) < 1.1
 
 
 @pytest.mark.slow
