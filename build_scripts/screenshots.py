@@ -62,6 +62,7 @@ def main() -> int:
     apply_theme(app, "dark")
     tmp = Path(tempfile.mkdtemp())
     settings = QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("ui/detector_offered", True)  # keep the first-run offer out of the pictures
     w = MainWindow(model=args.model, settings=settings)
     w.resize(1400, 860)
     w.move(20, 20)

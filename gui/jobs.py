@@ -45,6 +45,7 @@ class OpenedPhoto:
     photo: Photo
     faces: list  # DetectedFace
     crops: list  # uint8 aligned crops for the face panel
+    sec_per_step: float = 0.0  # one measured network step on this device, for the time estimate
 
 
 @dataclass
@@ -64,8 +65,20 @@ def open_photo_job(cache: SessionCache, key: SessionKey, path=None, photo: Optio
         crops = [a.crop for a in session.align(p, faces)]
         from engine.pipeline import to_uint8
 
-        return OpenedPhoto(p, faces, [to_uint8(c) for c in crops])
+        return OpenedPhoto(p, faces, [to_uint8(c) for c in crops], measure_step(session))
     return job
+
+
+def measure_step(session: PhotoRestorer) -> float:
+    """Time one network step on the session's device (after a warm-up call)."""
+    import numpy as np
+
+    r = session.restorer
+    face = np.zeros((r.size, r.size, 3), np.uint8)
+    r.restore([face], steps=1)
+    t = time.perf_counter()
+    r.restore([face], steps=1)
+    return time.perf_counter() - t
 
 
 def restore_job(cache: SessionCache, key: SessionKey, opened: OpenedPhoto, options: RestoreOptions, include: list[bool]):

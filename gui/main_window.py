@@ -302,6 +302,10 @@ class MainWindow(QMainWindow):
         self.faces.set_faces(opened.crops)
         self.setWindowTitle(f"FaceBridge - {Path(name).name}")
         n = len(opened.faces)
+        device = self.controls.device.currentData()
+        if opened.sec_per_step and device not in self.sec_per_step:
+            self.sec_per_step[device] = opened.sec_per_step
+        self._offer_detector()
         self.statusBar().showMessage(f"{Path(name).name}: {opened.photo.size[0]}x{opened.photo.size[1]}, "
                                      f"{n} face{'s' if n != 1 else ''} found", 8000)
         self.update_estimate()
@@ -459,6 +463,22 @@ class MainWindow(QMainWindow):
                 a.setEnabled(has_result)
         if not busy:
             self.preview.clear()
+
+    def _offer_detector(self) -> None:
+        """Once: point to the optional, more accurate detector if its weights are not downloaded."""
+        from engine.downloads import RETINAFACE_RESNET50, cached_path
+
+        if cached_path(RETINAFACE_RESNET50) is None and not self.settings.value("ui/detector_offered", False):
+            self.settings.setValue("ui/detector_offered", True)
+            box = QMessageBox(QMessageBox.Icon.Information, "FaceBridge",
+                              "Faces are found with the bundled MTCNN detector. The more accurate RetinaFace "
+                              f"detector can be downloaded ({RETINAFACE_RESNET50.size / 1e6:.0f} MB).",
+                              parent=self)
+            download = box.addButton("Download now", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+            box.setModal(False)
+            box.buttonClicked.connect(lambda b: QTimer.singleShot(0, self.download_detector) if b is download else None)
+            box.show()
 
     def update_estimate(self) -> None:
         v = self.controls.values()

@@ -27,6 +27,7 @@ def window(qtbot, settings, tiny_model_path, monkeypatch):
     import gui  # noqa: F401  (sanitises the Qt environment)
     from gui.main_window import MainWindow
 
+    settings.setValue("ui/detector_offered", True)  # no first-run offer popping up in tests
     w = MainWindow(model=tiny_model_path, settings=settings)
     qtbot.addWidget(w)
     w.resize(1100, 700)

@@ -93,6 +93,7 @@ def test_drop_open_restore_save(qtbot, window, photo, tmp_path):
     window.dropEvent(event)
     wait_idle(qtbot, window)
     assert window.opened is not None and len(window.opened.faces) == 4
+    assert "s for" in window.controls.estimate.text()  # estimated before the first run
     assert window.faces.list.count() == 4
     window.faces.list.item(1).setCheckState(Qt.CheckState.Unchecked)
     window.controls.steps.setValue(2)
@@ -100,7 +101,6 @@ def test_drop_open_restore_save(qtbot, window, photo, tmp_path):
     wait_idle(qtbot, window)
     assert window.result is not None and len(window.result.result.faces) == 3
     assert "Done" in window.progress_label.text()
-    assert "s for" in window.controls.estimate.text()  # estimate now measured
     target = tmp_path / "saved.png"
     window._write(str(target), window.result.result.photo)
     assert Image.open(target).size == Image.open(photo).size
@@ -228,6 +228,7 @@ def test_shipped_model_on_real_photo(qtbot, settings, photo):
 
     if not default_model_path().exists():
         pytest.skip("the shipped model is not present")
+    settings.setValue("ui/detector_offered", True)
     w = MainWindow(settings=settings)  # the bundled model
     qtbot.addWidget(w)
     w.show()
