@@ -8,7 +8,6 @@ Captures come from the X screen (QScreen.grabWindow), i.e. what a user would see
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -119,7 +118,6 @@ def main() -> int:
     pump(app, 1.0)
     w.close()
     shutil.rmtree(tmp, ignore_errors=True)
-    _ = os
     return 0
 
 

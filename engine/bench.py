@@ -150,13 +150,12 @@ def bench_peers(device: torch.device, dtype: torch.dtype, repeats: int) -> dict:
         net = net.to(device).eval()
         x = torch.randn(1, 3, 512, 512, device=device)
 
-        def run():
+        def run(net=net):
             with torch.inference_mode(), autocast(device, dtype):
                 net(x)
 
         flops = _flops(net, x)
         out[name] = {"timing": time_it(run, device, warmup=1, repeats=repeats), "gflops": flops / 1e9}
-        del net
     return out
 
 

@@ -11,7 +11,7 @@ from .qt_env import sanitize
 
 sanitize()
 
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtGui import QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -62,5 +62,4 @@ def main(paths: Sequence[str] = (), model: Optional[str] = None) -> int:
     if paths:
         first = Path(paths[0])
         QTimer.singleShot(0, lambda: window.open_folder(str(first)) if first.is_dir() else window.open_path(str(first)))
-    _ = Qt
     return app.exec()

@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..faces.types import DetectOptions
 from ..pipeline import RestoreOptions
 from ..progress import CancelToken, Progress
@@ -139,10 +137,8 @@ class FileProgress(TerminalProgress):
             self.files_done += 1
             self.faces += report.faces
             elapsed = time.monotonic() - self.t0
-            eta = elapsed / self.files_done * (self.total - self.files_done)
             super().__call__(Progress("restore", self.files_done, self.total,
                                       f"{self.faces} faces, {self.faces / max(elapsed, 1e-9):.2f} faces/s"))
-            _ = eta
 
     def __call__(self, p: Progress) -> None:  # per-step progress is too chatty for a batch bar
         pass
@@ -171,5 +167,4 @@ def run_compare(args: argparse.Namespace) -> int:
     for r in runs:
         print(f"| {r.steps} | {len(r.result.faces)} | {r.seconds:.2f} | {r.seconds / max(1, len(r.result.faces)):.3f} |")
     print(f"grid: {target}")
-    _ = np
     return 0

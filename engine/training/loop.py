@@ -18,7 +18,6 @@ from typing import Optional
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 from ..bridge.hashing import get_hashing
 from ..bridge.schedule import BridgeSchedule
@@ -223,7 +222,6 @@ class Trainer:
 
         from ..restorer import Restorer
         from ..degradations import degrade_for_eval
-        from .data import to_tensor  # noqa: F401  (kept local: sampling is rare)
 
         hq = faces[:4]
         lq = np.stack([degrade_for_eval(img, "moderate", seed=0, index=i) for i, img in enumerate(hq)])

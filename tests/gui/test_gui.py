@@ -1,6 +1,5 @@
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +23,6 @@ def photo(tmp_path):
 
 
 def test_worker_contract(qtbot):
-    from engine.errors import Cancelled
     from engine.progress import Progress
     from gui.workers import JobRunner
 
@@ -56,7 +54,6 @@ def test_worker_contract(qtbot):
     runner.start(failing, on_error=got.append)
     qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
     assert got[0] == "cancelled" and got[1].kind == "ValueError" and "bad input" in got[1].message
-    _ = Cancelled
 
 
 def test_compare_slider_pixels(qtbot):
@@ -218,7 +215,6 @@ def test_cv2_import_does_not_break_qt_plugins():
 
     sanitize()
     assert "cv2" not in os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "")
-    _ = Path
 
 
 @pytest.mark.slow
