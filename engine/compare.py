@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .io.images import Photo
-from .pipeline import PhotoRestorer, PhotoResult, RestoreOptions, to_uint8
+from .pipeline import PhotoRestorer, PhotoResult, RestoreOptions, to_8bit
 from .progress import CancelToken, Progress, ProgressCallback, check
 
 
@@ -51,7 +51,7 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 def render_grid(photo: Photo, runs: list[StepRun], cell: int = 256) -> np.ndarray:
     """Row 0: whole photo (original, then each step count); one row per face below it."""
     def fit(img, w):
-        img = to_uint8(img)
+        img = to_8bit(img)
         h = max(1, round(img.shape[0] * w / img.shape[1]))
         return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if img.shape[1] > w else cv2.INTER_CUBIC)
 

@@ -19,7 +19,7 @@ from .faces.paste import paste_faces
 from .faces.types import DetectedFace, DetectOptions
 from .io.images import Photo
 from .progress import CancelToken, ProgressCallback, check, report
-from .restorer import Restorer
+from .restorer import Restorer, face_seeds
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def looks_gray(pixels: np.ndarray, tolerance: int = 3) -> bool:
                 and np.abs(small[..., 1] - small[..., 2]).max() <= tolerance * (257 if pixels.dtype == np.uint16 else 1))
 
 
-def to_uint8(pixels: np.ndarray) -> np.ndarray:
+def to_8bit(pixels: np.ndarray) -> np.ndarray:
     return (pixels // 257).astype(np.uint8) if pixels.dtype == np.uint16 else pixels
 
 
@@ -72,7 +72,7 @@ class PhotoRestorer:
     def detect(self, photo: Photo, options: RestoreOptions) -> list[DetectedFace]:
         if self.detector is None:
             raise BadInputError("no face detector configured; use aligned mode")
-        return self.detector.detect(to_uint8(photo.pixels), options.detect)
+        return self.detector.detect(to_8bit(photo.pixels), options.detect)
 
     def align(self, photo: Photo, faces: Sequence[DetectedFace]) -> list[AlignedFace]:
         template = self.restorer.spec.template
@@ -89,9 +89,9 @@ class PhotoRestorer:
             report(callback, "detect", 0, 1, "finding faces")
             detected = list(self.detect(photo, options) if faces is None else faces)
             aligned = self.align(photo, detected)
-        crops = [to_uint8(a.crop) for a in aligned]
+        crops = [to_8bit(a.crop) for a in aligned]
         # per-face seeds: a face's result never depends on which other faces share its batch
-        seeds = [hash((options.seed, i)) & 0x7FFFFFFF for i in range(len(crops))]
+        seeds = face_seeds(options.seed, len(crops))
         return Prepared(photo, detected, aligned, crops, seeds, {"detect_align": time.perf_counter() - t})
 
     def restore_crops(self, crops: list[np.ndarray], seeds: list[int], options: RestoreOptions, *,

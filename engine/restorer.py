@@ -19,8 +19,14 @@ from .io.checkpoints import load_checkpoint
 from .modelspec import ModelSpec
 from .network.unet import UNet
 from .progress import CancelToken, ProgressCallback, check, report
+from .tensors import to_tensor, to_uint8
 
 PREVIEW_SIZE = 96
+
+
+def face_seeds(seed: int, count: int) -> list[int]:
+    """One noise seed per face, derived from the job's seed and the face's index."""
+    return [hash((seed, i)) & 0x7FFFFFFF for i in range(count)]
 
 
 def _to_model_size(face: np.ndarray, size: int) -> np.ndarray:
@@ -98,7 +104,7 @@ class Restorer:
             raise BadInputError(f"step count must be between 1 and {self.schedule.interval - 1}, got {steps}")
         faces = list(faces)
         if seeds is None:
-            seeds = [hash((seed, i)) & 0x7FFFFFFF for i in range(len(faces))]
+            seeds = face_seeds(seed, len(faces))
         elif len(seeds) != len(faces):
             raise BadInputError(f"{len(seeds)} seeds for {len(faces)} faces")
         inputs = [_to_model_size(f, self.size) for f in faces]
@@ -109,7 +115,7 @@ class Restorer:
             for start in range(0, len(inputs), batch_size):
                 check(cancel)
                 chunk = np.stack(inputs[start:start + batch_size])
-                y = torch.from_numpy(chunk).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
+                y = to_tensor(chunk, self.device)
                 gens = [torch.Generator().manual_seed(int(s)) for s in seeds[start:start + len(chunk)]]
 
                 def on_step(i, n_total, x0, _count=len(chunk), _base=done):
@@ -128,8 +134,7 @@ class Restorer:
                                 callback=on_step, cancel=cancel, clip_denoise=clip_denoise)
                     x = self.hashing.unhash(x0, y)
                 done += (1 if self.is_regression else steps) * len(chunk)
-                out = x.clamp(-1, 1).add(1).mul(127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-                outputs.extend(out)
+                outputs.extend(to_uint8(x))
         except torch.cuda.OutOfMemoryError as exc:
             torch.cuda.empty_cache()
             raise DeviceOutOfMemory(f"the GPU ran out of memory restoring {len(faces)} faces; "
@@ -144,7 +149,7 @@ class Restorer:
 
 
 def _preview(x: torch.Tensor) -> np.ndarray:
-    img = x[0].detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+    img = to_uint8(x[:1])[0]
     return cv2.resize(img, (PREVIEW_SIZE, PREVIEW_SIZE), interpolation=cv2.INTER_AREA)
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 from engine.batch import BatchRunner, OutputOptions, collect_inputs
 from engine.compare import compare_steps
 from engine.io.images import Photo, read_image
-from engine.pipeline import PhotoRestorer, PhotoResult, RestoreOptions
+from engine.pipeline import PhotoRestorer, PhotoResult, RestoreOptions, to_8bit
 from engine.progress import PauseToken, Progress
 from engine.session import open_session
 
@@ -32,11 +32,13 @@ class SessionCache:
     def __init__(self):
         self.key: Optional[SessionKey] = None
         self.session: Optional[PhotoRestorer] = None
+        self.sec_per_step = 0.0  # one network step measured when the session was built
 
     def get(self, key: SessionKey) -> PhotoRestorer:
         if self.session is None or key != self.key:
             self.session = open_session(key.model, device=key.device, precision=key.precision, detector=key.detector)
             self.key = key
+            self.sec_per_step = measure_step(self.session)
         return self.session
 
 
@@ -63,9 +65,7 @@ def open_photo_job(cache: SessionCache, key: SessionKey, path=None, photo: Optio
         callback(Progress("detect", 0, 1, "finding faces"))
         faces = session.detect(p, RestoreOptions())
         crops = [a.crop for a in session.align(p, faces)]
-        from engine.pipeline import to_uint8
-
-        return OpenedPhoto(p, faces, [to_uint8(c) for c in crops], measure_step(session))
+        return OpenedPhoto(p, faces, [to_8bit(c) for c in crops], cache.sec_per_step)
     return job
 
 

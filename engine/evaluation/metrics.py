@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..tensors import to_tensor
+
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
@@ -41,14 +43,12 @@ class LPIPS:
     def __call__(self, a: list[np.ndarray], b: list[np.ndarray], batch: int = 32) -> list[float]:
         out = []
         for i in range(0, len(a), batch):
-            ta = _tensor(a[i:i + batch], self.device)
-            tb = _tensor(b[i:i + batch], self.device)
+            ta = to_tensor(a[i:i + batch], self.device)
+            tb = to_tensor(b[i:i + batch], self.device)
             out.extend(self.model(ta, tb).flatten().tolist())
         return out
 
 
-def _tensor(images, device):
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(device)
 
 
 class IdentityDistance:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from .. import degradations
+from ..tensors import to_tensor
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -37,16 +37,6 @@ def load_faces(folder: Path, size: int, limit: int | None = None) -> np.ndarray:
             raise ValueError(f"cannot decode training image {path}")
         out[i] = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)[..., ::-1]
     return out
-
-
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8."""
-    return x.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
 class PairSampler:
