@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, Q
 
 from engine.batch import OutputOptions
 from engine.cli.paths import default_model_path, resources_dir
+from engine.faces.detectors import retinaface_supported
 from engine.device import available_devices
 from engine.errors import DeviceOutOfMemory
 from engine.io.images import Photo, READ_SUFFIXES, write_image
@@ -147,7 +148,10 @@ class MainWindow(QMainWindow):
             self._act(t, name.capitalize(), lambda _=False, n=name: self.set_theme(n))
 
         mm = self.menuBar().addMenu("&Models")
-        self._act(mm, "Download &RetinaFace detector…", self.download_detector)
+        download = self._act(mm, "Download &RetinaFace detector…", self.download_detector)
+        if not retinaface_supported():
+            download.setEnabled(False)
+            download.setToolTip("This build of FaceBridge includes only the MTCNN detector")
         h = self.menuBar().addMenu("&Help")
         self._act(h, "&About FaceBridge", lambda: about_dialog(self), "F1")
 
@@ -306,6 +310,9 @@ class MainWindow(QMainWindow):
         if opened.sec_per_step and device not in self.sec_per_step:
             self.sec_per_step[device] = opened.sec_per_step
         self._offer_detector()
+        self.progress_label.setText(f"{n} face{'s' if n != 1 else ''} found" if n else
+                                    "No face found. Restore > Restore as aligned face (Ctrl+Shift+R) treats the photo as one face")
+        self.progress.setValue(0)
         self.statusBar().showMessage(f"{Path(name).name}: {opened.photo.size[0]}x{opened.photo.size[1]}, "
                                      f"{n} face{'s' if n != 1 else ''} found", 8000)
         self.update_estimate()
@@ -468,6 +475,8 @@ class MainWindow(QMainWindow):
         """Once: point to the optional, more accurate detector if its weights are not downloaded."""
         from engine.downloads import RETINAFACE_RESNET50, cached_path
 
+        if not retinaface_supported():
+            return
         if cached_path(RETINAFACE_RESNET50) is None and not self.settings.value("ui/detector_offered", False):
             self.settings.setValue("ui/detector_offered", True)
             box = QMessageBox(QMessageBox.Icon.Information, "FaceBridge",
@@ -487,7 +496,9 @@ class MainWindow(QMainWindow):
         if rate is None:
             self.controls.estimate.setText("measured after the first run")
         else:
-            self.controls.estimate.setText(f"≈ {rate * v['steps'] * max(1, faces):.1f} s for {max(1, faces)} face(s)")
+            seconds = rate * v["steps"] * max(1, faces)
+            shown = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+            self.controls.estimate.setText(f"≈ {shown} for {max(1, faces)} face(s)")
 
     # -- saving ----------------------------------------------------------------------------------
     def _default_output(self) -> Path:

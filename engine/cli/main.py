@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "low-quality photos with P-I2SB.")
     parser.add_argument("--version", action="version", version=f"facebridge {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--self-test", action="store_true", help="same as the self-test command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.add_parsers(sub)
@@ -26,13 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    from . import bench_cmd, eval_cmd, gui_cmd, models_cmd, restore_cmd
+    from . import bench_cmd, eval_cmd, gui_cmd, models_cmd, restore_cmd, selftest_cmd
 
-    return [restore_cmd, eval_cmd, bench_cmd, models_cmd, gui_cmd]
+    return [restore_cmd, eval_cmd, bench_cmd, models_cmd, gui_cmd, selftest_cmd]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--self-test"]:  # the flag form the built application documents
+        argv[0] = "self-test"
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

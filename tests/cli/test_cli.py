@@ -105,3 +105,28 @@ def test_models_list_and_path(capsys, tmp_path, monkeypatch):
     assert "mtcnn" in out and "retinaface" in out
     assert main(["models", "verify", "retinaface_mobile"]) == 1
     assert main(["models", "download", "bogus"]) == 2
+
+
+def test_self_test_flag_runs_the_engine_self_test(capsys):
+    from engine.cli.paths import default_model_path
+
+    if not default_model_path().exists():
+        pytest.skip("the shipped model is not present")
+    assert main(["--self-test", "--no-gui", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "self-test passed" in out and "GUI part skipped" in out
+
+
+def test_self_test_exit_code_on_failure(tmp_path, capsys):
+    assert main(["self-test", "--no-gui", "--model", str(tmp_path / "absent.safetensors")]) == 1
+    assert "model is missing" in capsys.readouterr().out
+
+
+def test_launcher_sends_paths_to_the_window_and_the_rest_to_the_cli(tmp_path):
+    from gui.launcher import wants_gui
+
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x")
+    assert wants_gui([]) and wants_gui([str(photo)]) and wants_gui([str(tmp_path)])
+    assert not wants_gui(["--self-test"]) and not wants_gui(["restore", str(photo)])
+    assert not wants_gui([str(tmp_path / "missing.jpg")])  # the CLI reports the bad argument

@@ -121,6 +121,12 @@ def test_retinaface_wrapper_loads_weights_and_detects(tmp_path, monkeypatch):
     bad.write_bytes(b"junk")
     with pytest.raises(ModelError, match="bad.pth"):
         get_detector("retinaface", weights=bad)
+    # a slim build without facexlib falls back to MTCNN even with cached weights, and says why if asked
+    monkeypatch.setattr("engine.faces.detectors.retinaface_supported", lambda: False)
+    assert get_detector("auto").name == "mtcnn"
+    with pytest.raises(ModelError, match="no RetinaFace support"):
+        get_detector("retinaface_mobile")
+    monkeypatch.undo()
     monkeypatch.setenv("FACEBRIDGE_CACHE", str(tmp_path / "empty"))
     assert get_detector("auto").name == "mtcnn"
     with pytest.raises(ModelError, match="not downloaded"):

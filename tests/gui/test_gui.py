@@ -235,3 +235,16 @@ def test_shipped_model_on_real_photo(qtbot, settings, photo):
     wait_idle(qtbot, w, 120000)
     before, after = w.opened.photo.pixels, w.result.result.photo.pixels
     assert after.shape == before.shape and np.abs(after.astype(int) - before).mean() > 0.5
+
+
+def test_desktop_self_test_drives_the_real_window(qtbot):
+    from engine.cli.paths import default_model_path
+    from gui.selftest import run_gui_self_test
+
+    if not default_model_path().exists():
+        pytest.skip("the shipped model is not present")
+    lines = []
+    assert run_gui_self_test(echo=lines.append) is None
+    assert any("GUI restore" in line for line in lines)
+    problem = run_gui_self_test(sample=str(default_model_path()), echo=lambda _: None)  # not an image
+    assert problem is not None and problem.startswith("ImageReadError") and "not an image" in problem
