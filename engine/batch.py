@@ -131,7 +131,8 @@ class BatchRunner:
                 todo.append((k, item, target))
         with ThreadPoolExecutor(1, thread_name_prefix="decode") as dec, \
              ThreadPoolExecutor(1, thread_name_prefix="encode") as enc:
-            decoded = {k: dec.submit(read_image, item.input) for k, item, _ in todo[:2]}
+            # decode + detect + align run one photo ahead on their own thread, beside the network
+            ahead = {k: dec.submit(self._prepare, item) for k, item, _ in todo[:2]}
             pending: list[Future] = []
             group: list = []
             for j, (k, item, target) in enumerate(todo):
@@ -144,15 +145,14 @@ class BatchRunner:
                     break
                 if j + 2 < len(todo):
                     nk, nitem, _ = todo[j + 2]
-                    decoded[nk] = dec.submit(read_image, nitem.input)
+                    ahead[nk] = dec.submit(self._prepare, nitem)
                 reports[k].status = "running"
                 state.notify(k)
-                t0 = time.perf_counter()
-                try:
-                    prep = self.pr.prepare(decoded.pop(k).result(), self.restore)
+                prep, t0 = ahead.pop(k).result()
+                if isinstance(prep, BaseException):
+                    state.fail(k, prep, t0)
+                else:
                     group.append((k, target, prep, t0))
-                except (EngineError, OSError, ValueError, MemoryError) as exc:
-                    state.fail(k, exc, t0)
                 last = j == len(todo) - 1
                 if group and (last or len(group) >= self.max_group
                               or sum(len(g[2].crops) for g in group) >= self.face_batch):
@@ -170,6 +170,14 @@ class BatchRunner:
         if report_path:
             write_report(summary, report_path)
         return summary
+
+    def _prepare(self, item: BatchItem):
+        """(Prepared or the exception that stopped it, start time): errors travel back to the main loop."""
+        t0 = time.perf_counter()
+        try:
+            return self.pr.prepare(read_image(item.input), self.restore), t0
+        except (EngineError, OSError, ValueError, MemoryError) as exc:
+            return exc, t0
 
     def _flush(self, group, state: "_RunState", enc, pending, inputs, cancel) -> bool:
         """Restore the faces of a group of prepared photos in one call, then paste and write each."""

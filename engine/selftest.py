@@ -161,3 +161,26 @@ def _run_checks(report, say, timed, *, model, sample, device) -> None:
         raise SelfTestFailure("the input photo was modified")
     say(f"  checks: output {back.size[0]}x{back.size[1]}, {int(changed.sum())} pixels changed, all within "
         f"the face regions; same seed gives identical faces; input untouched")
+    _check_retinaface(photo.pixels, say, timed, report)
+
+
+def _check_retinaface(pixels: np.ndarray, say, timed, report) -> None:
+    """Where this install includes RetinaFace (facexlib + torchvision), build it and run it once.
+
+    Random weights (the real ones are an optional download), so only that it runs is checked.
+    """
+    from .faces.detectors import retinaface_supported
+
+    if not retinaface_supported():
+        say("  RetinaFace: not included in this build (MTCNN only)")
+        return
+    import torch
+    from facexlib.detection.retinaface import RetinaFace
+
+    def run():
+        net = RetinaFace(network_name="mobile0.25", half=False, device=torch.device("cpu")).eval()
+        with torch.inference_mode():
+            return net.detect_faces(np.ascontiguousarray(pixels[..., ::-1]), conf_threshold=0.99)
+
+    timed("retinaface", run)
+    say(f"  RetinaFace (facexlib)   {report.timings['retinaface'] * 1000:8.1f} ms  runs (random weights)")

@@ -23,6 +23,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--peers", action="store_true", help="also time GFPGAN, RestoreFormer and CodeFormer (spandrel)")
     p.add_argument("--memory", action="store_true", help="peak RSS for a 24-megapixel photo with 10 faces")
     p.add_argument("--memory-photo", default=None, help="photo with many faces to scale up for --memory")
+    p.add_argument("--tuning", action="store_true", help="time channels_last, bf16/fp16, torch.compile, CUDA "
+                   "graphs and thread settings against the plain network, and the batch/app pipeline overhead")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.add_argument("--out", default=None, help="write the report (Markdown) here")
     p.set_defaults(func=run)
@@ -74,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
                 + f" | {over:.0f}% |")
         lines.append("")
 
+    if args.tuning:
+        lines += tuning_section(session, args, batches, default_steps)
+
     if args.memory:
         photo = args.memory_photo or (args.photos[0] if args.photos else None)
         if photo:
@@ -98,3 +103,26 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).write_text(text + "\n")
     return 0
+
+
+def tuning_section(session, args, batches, steps) -> list[str]:
+    from ..bench_tuning import bench_batch_pipeline, bench_rerestore, bench_tuning, describe_row
+
+    r = session.restorer
+    lines = ["### Engine tuning (network per face at one step, each variant against fp32 in the same run)", "",
+             "| variant | batch | per face | batch time (median ± half-range) | speed-up | set-up |",
+             "|---|---|---|---|---|---|"]
+    lines += [describe_row(row) for row in bench_tuning(r, sorted({batches[0], batches[-1]}), args.repeats)]
+    lines.append("")
+    if args.photos:
+        lines += [f"### Pipeline overhead as the app and the batch engine pay it ({steps} steps)", "",
+                  "| photo | faces | network alone | app re-restore (faces found at open) | overhead | "
+                  "batch engine, per photo (8 copies) | overhead |", "|---|---|---|---|---|---|---|"]
+        for photo in map(Path, args.photos):
+            rr = bench_rerestore(session, photo, steps)
+            bp = bench_batch_pipeline(session, photo, 8, steps)
+            over = (bp["per_photo"] - rr["network"]) / rr["network"]
+            lines.append(f"| {photo.name} | {rr['faces']} | {rr['network'] * 1000:.0f} ms | {rr['total'] * 1000:.0f} ms | "
+                         f"{rr['overhead'] * 100:.0f}% | {bp['per_photo'] * 1000:.0f} ms | {over * 100:.0f}% |")
+        lines.append("")
+    return lines
