@@ -39,9 +39,9 @@ def _runner(restorer: Restorer, batch: int, settings: dict) -> tuple[Callable[[]
     net = copy.deepcopy(restorer.model).eval()
     x = torch.randn(batch, restorer.spec.network.in_channels, restorer.size, restorer.size, device=restorer.device)
     level = restorer.schedule.level(torch.full((batch,), 500, device=restorer.device, dtype=torch.long))
-    if settings.get("channels_last"):
-        net = net.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
+    fmt = torch.channels_last if settings.get("channels_last") else torch.contiguous_format
+    net = net.to(memory_format=fmt)  # whatever the engine adopted, each variant starts from its own format
+    x = x.contiguous(memory_format=fmt)
     dtype = settings.get("dtype")
     t = time.perf_counter()
     if settings.get("compile"):

@@ -63,6 +63,11 @@ class Restorer:
             if spec is None:
                 raise BadInputError("a model passed in memory needs its ModelSpec")
             model = model.to(self.device).eval()
+        # channels_last: measured 1.37x (batch 1) and 1.15x (batch 8) faster on CPU (docs/BENCHMARKS.md).
+        # Only for models this object loaded: a model passed in (training's EMA) is left as its owner has it.
+        self.channels_last = self.device.type == "cpu" and self.path is not None
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
         self.model, self.spec = model, spec
         self.schedule = BridgeSchedule(spec.bridge.interval, spec.bridge.beta_max)
         self.hashing = get_hashing(spec.bridge.hashing)
@@ -77,8 +82,10 @@ class Restorer:
 
     def _net(self, x: torch.Tensor, n: int) -> torch.Tensor:
         level = self.schedule.level(torch.full((x.shape[0],), n, device=self.device, dtype=torch.long))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), autocast(self.device, self.dtype):
-            return self.model(x, level).float()
+            return self.model(x, level).float().contiguous()
 
     def _pred_x0(self, x: torch.Tensor, n: int) -> torch.Tensor:
         """x0_hat = X_n - sigma_n * net(X_n, n): the network predicts I2SB's label (Eq. 12)."""
