@@ -247,6 +247,9 @@ def encode_image(photo: Photo, fmt: str, quality: int = 95) -> bytes:
         kwargs["quality"] = int(quality)
     if fmt == "jpg":
         kwargs["subsampling"] = 0 if quality >= 90 else 2
+    if fmt == "png":
+        # zlib level 3 instead of Pillow's 6: measured 2.2-3.2x faster on four real photos, sizes -9 % to +11 %
+        kwargs["compress_level"] = 3
     buf = io.BytesIO()
     im.save(buf, WRITE_FORMATS[fmt], **kwargs)
     return buf.getvalue()
