@@ -93,8 +93,8 @@ def bench_batch_pipeline(session, photo: Path, copies: int, steps: int) -> dict:
     """The batch engine on `copies` copies of one photo: wall time per photo (compare it with the network
     time of the same photo measured alone, `bench_rerestore`'s "network").
 
-    Decode, detection and alignment run a photo ahead on their own thread and encoding behind, so on
-    more than one core (or with the network on a GPU) they overlap the network.
+    Decoding runs a photo ahead on its own thread and encoding behind; detection joins the decode thread
+    only when the network is not on the CPU (see BatchRunner._load).
     """
     from .batch import BatchRunner, OutputOptions, collect_inputs
     from .pipeline import RestoreOptions

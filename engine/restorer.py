@@ -63,7 +63,7 @@ class Restorer:
             if spec is None:
                 raise BadInputError("a model passed in memory needs its ModelSpec")
             model = model.to(self.device).eval()
-        # channels_last: measured 1.37x (batch 1) and 1.15x (batch 8) faster on CPU (docs/BENCHMARKS.md).
+        # channels_last: measured 1.10-1.37x (batch 1) and 1.14x (batch 8) faster on CPU (docs/BENCHMARKS.md).
         # Only for models this object loaded: a model passed in (training's EMA) is left as its owner has it.
         self.channels_last = self.device.type == "cpu" and self.path is not None
         if self.channels_last:

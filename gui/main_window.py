@@ -311,7 +311,8 @@ class MainWindow(QMainWindow):
             self.sec_per_step[device] = opened.sec_per_step
         self._offer_detector()
         self.progress_label.setText(f"{n} face{'s' if n != 1 else ''} found" if n else
-                                    "No face found. Restore > Restore as aligned face (Ctrl+Shift+R) treats the photo as one face")
+                                    "No face found. Restore > Restore as aligned face (Ctrl+Shift+R) "
+                                    "treats the photo as one face")
         self.progress.setValue(0)
         self.statusBar().showMessage(f"{Path(name).name}: {opened.photo.size[0]}x{opened.photo.size[1]}, "
                                      f"{n} face{'s' if n != 1 else ''} found", 8000)
