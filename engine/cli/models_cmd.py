@@ -43,6 +43,13 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"facebridge models: unknown weights {unknown}; choose from {list(OPTIONAL_WEIGHTS)}", file=sys.stderr)
         return 2
+    if args.action == "download":
+        from ..faces.detectors import retinaface_supported
+
+        if not retinaface_supported():
+            print("facebridge models: this build has no RetinaFace support (facexlib and torchvision are not "
+                  "included), so there is nothing to download; the bundled MTCNN detector is used", file=sys.stderr)
+            return 1
     status = 0
     for name in names:
         w = OPTIONAL_WEIGHTS[name]

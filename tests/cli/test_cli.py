@@ -130,3 +130,9 @@ def test_launcher_sends_paths_to_the_window_and_the_rest_to_the_cli(tmp_path):
     assert wants_gui([]) and wants_gui([str(photo)]) and wants_gui([str(tmp_path)])
     assert not wants_gui(["--self-test"]) and not wants_gui(["restore", str(photo)])
     assert not wants_gui([str(tmp_path / "missing.jpg")])  # the CLI reports the bad argument
+
+
+def test_models_download_refused_where_retinaface_cannot_run(monkeypatch, capsys):
+    monkeypatch.setattr("engine.faces.detectors.retinaface_supported", lambda: False)
+    assert main(["models", "download", "retinaface"]) == 1
+    assert "no RetinaFace support" in capsys.readouterr().err
