@@ -133,6 +133,10 @@ class JobRunner(QObject):
     @Slot()
     def _cleanup(self) -> None:
         thread, worker = self.thread, self.worker
+        if thread is not None:
+            # `finished` is emitted from inside the thread before it has fully exited; the Python wrapper
+            # may delete the QThread as soon as the last reference goes, so let it exit completely first
+            thread.wait()
         self.thread = self.worker = None
         self.cancel_token = None
         if worker is not None:
