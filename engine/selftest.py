@@ -48,14 +48,13 @@ def _sha256(path: Path) -> str:
 
 
 def _footprint(shape: tuple, inverses: list[np.ndarray], size: int, margin: int = 2) -> np.ndarray:
-    """Boolean mask of the pixels any aligned crop can touch when pasted back (its quadrilateral's box)."""
+    """Boolean mask of the pixels any aligned crop can touch when pasted back (paste_faces' own regions)."""
+    from .faces.paste import paste_region
+
     mask = np.zeros(shape[:2], bool)
-    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
     for inv in inverses:
-        pts = corners @ np.asarray(inv, np.float64).T
-        x0, y0 = np.floor(pts.min(axis=0)).astype(int) - margin
-        x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + margin
-        mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = True
+        x0, y0, x1, y1 = paste_region(np.asarray(inv, np.float64), size, shape, margin)
+        mask[y0:y1, x0:x1] = True
     return mask
 
 

@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "low-quality photos with P-I2SB.")
     parser.add_argument("--version", action="version", version=f"facebridge {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser.add_argument("--self-test", action="store_true", help="same as the self-test command")
+    parser.add_argument("--self-test", action="store_true", help="same as the self-test command "
+                        "(given first, it takes that command's options)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         module.add_parsers(sub)

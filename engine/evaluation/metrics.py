@@ -49,8 +49,6 @@ class LPIPS:
         return out
 
 
-
-
 class IdentityDistance:
     """dlib descriptor distance for aligned face crops. Crops are padded and upsampled so the dlib
     5-point predictor and its 150 px face chip see the whole face."""

@@ -34,6 +34,14 @@ def to_gray3(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(g[..., None], 3, axis=2)
 
 
+def paste_region(inverse: np.ndarray, size: int, shape: tuple, margin: int = 2) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the image box, clipped to `shape`, that a `size` crop pasted with `inverse` can touch."""
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64) @ inverse.T
+    x0, y0 = np.floor(corners.min(0)).astype(int) - margin
+    x1, y1 = np.ceil(corners.max(0)).astype(int) + margin
+    return max(0, x0), max(0, y0), min(shape[1], x1), min(shape[0], y1)
+
+
 def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.ndarray], *,
                 scale: float = 1.0, colour_match: bool = True, grayscale: bool = False) -> np.ndarray:
     """Blend each restored crop into `image` (already upscaled by `scale` if scale != 1).
@@ -52,10 +60,7 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
         if grayscale:
             rest = to_gray3(rest)
         inv = face.inverse.astype(np.float64) * scale
-        corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64) @ inv.T
-        x0, y0 = np.floor(corners.min(0)).astype(int) - 2
-        x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
-        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        x0, y0, x1, y1 = paste_region(inv, size, (h, w))
         if x1 <= x0 or y1 <= y0:
             continue
         local = inv.copy()
