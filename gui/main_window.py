@@ -38,7 +38,10 @@ MAX_RECENT = 8
 class MainWindow(QMainWindow):
     def __init__(self, *, model: Optional[str] = None, settings: Optional[QSettings] = None):
         super().__init__()
+        from .gc_guard import install_main_thread_gc
         from .workers import JobRunner
+
+        install_main_thread_gc()  # before any job thread starts
 
         self.setWindowTitle("FaceBridge")
         self.settings = settings or QSettings("FaceBridge", "FaceBridge")

@@ -248,3 +248,26 @@ def test_desktop_self_test_drives_the_real_window(qtbot):
     assert any("GUI restore" in line for line in lines)
     problem = run_gui_self_test(sample=str(default_model_path()), echo=lambda _: None)  # not an image
     assert problem is not None and problem.startswith("ImageReadError") and "not an image" in problem
+
+
+def test_garbage_is_collected_on_the_gui_thread(qtbot, window):
+    import gc
+    import weakref
+
+    from PySide6.QtWidgets import QApplication
+
+    from gui.gc_guard import MainThreadGC
+
+    guard = QApplication.instance().findChild(MainThreadGC)
+    assert guard is not None and not gc.isenabled()  # no worker thread can start a collection
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node  # a reference cycle: only the cyclic collector frees it
+    probe = weakref.ref(node)
+    del node
+    junk = [[] for _ in range(guard.threshold[0] + 10)]  # pass generation 0's threshold
+    qtbot.waitUntil(lambda: probe() is None, timeout=5000)  # collected by the GUI thread's timer
+    del junk
