@@ -21,6 +21,11 @@ class StepRun:
     result: PhotoResult
 
 
+
+def steps_label(n: int) -> str:
+    """'1 step', '4 steps'."""
+    return f"{n} step" + ("" if n == 1 else "s")
+
 def compare_steps(session: PhotoRestorer, photo: Photo, steps: Sequence[int], options: RestoreOptions, *,
                   callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> list[StepRun]:
     faces = None if options.aligned else session.detect(photo, options)
@@ -30,7 +35,7 @@ def compare_steps(session: PhotoRestorer, photo: Photo, steps: Sequence[int], op
 
         def forward(p: Progress, _i=i, _n=n):
             if callback is not None:
-                callback(Progress("compare", _i, len(steps), f"{_n} steps: {p.message}", p.preview))
+                callback(Progress("compare", _i, len(steps), f"{steps_label(_n)}: {p.message}", p.preview))
 
         t = time.perf_counter()
         result = session.restore_photo(photo, replace(options, steps=n), faces=faces, callback=forward, cancel=cancel)
@@ -57,13 +62,13 @@ def render_grid(photo: Photo, runs: list[StepRun], cell: int = 256) -> np.ndarra
 
     width = cell * 2
     top = [_label(fit(photo.pixels, width), "original")]
-    top += [_label(fit(r.result.photo.pixels, width), f"{r.steps} steps, {r.seconds:.2f} s") for r in runs]
+    top += [_label(fit(r.result.photo.pixels, width), f"{steps_label(r.steps)}, {r.seconds:.2f} s") for r in runs]
     rows = [np.concatenate(top, axis=1)]
     faces = len(runs[0].result.faces) if runs else 0
     for k in range(faces):
         cells = [_label(cv2.resize(runs[0].result.faces[k].before, (cell, cell)), f"face {k + 1}")]
         for r in runs:
-            cells.append(_label(cv2.resize(r.result.faces[k].after, (cell, cell)), f"{r.steps} steps"))
+            cells.append(_label(cv2.resize(r.result.faces[k].after, (cell, cell)), steps_label(r.steps)))
         row = np.concatenate(cells, axis=1)
         pad = rows[0].shape[1] - row.shape[1]
         rows.append(np.pad(row, ((0, 0), (0, max(0, pad)), (0, 0)), constant_values=24))

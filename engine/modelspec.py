@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from typing import Optional
+
 from .bridge.hashing import HASHINGS
+from .bridge.parametrization import PARAMETRISATIONS
 from .network.config import UNetConfig
 
 OBJECTIVES = ("bridge", "regression")
@@ -17,8 +20,14 @@ class BridgeConfig:
     hashing: str = "cat"
     ot_ode: bool = False
     objective: str = "bridge"  # "regression": a plain one-pass UNet baseline y -> x
+    param: str = "eps"  # network parametrisation (engine/bridge/parametrization.py)
+    moments: Optional[dict] = None  # endpoint second moments for "x0"/"precond" (Moments.to_dict())
 
     def __post_init__(self):
+        if self.param not in PARAMETRISATIONS:
+            raise ValueError(f"unknown parametrisation {self.param!r}; choose one of {list(PARAMETRISATIONS)}")
+        if self.objective == "bridge" and self.param != "eps" and not self.moments:
+            raise ValueError(f"parametrisation {self.param!r} needs the endpoint moments")
         if self.hashing not in HASHINGS:
             raise ValueError(f"unknown hashing {self.hashing!r}; choose one of {sorted(HASHINGS)}")
         if self.objective not in OBJECTIVES:

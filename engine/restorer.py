@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .bridge.hashing import get_hashing
+from .bridge.parametrization import Moments, Parametrisation
 from .bridge.samplers import SAMPLERS, sample
 from .bridge.schedule import BridgeSchedule
 from .device import autocast, resolve_device, resolve_precision
@@ -71,6 +72,8 @@ class Restorer:
         self.model, self.spec = model, spec
         self.schedule = BridgeSchedule(spec.bridge.interval, spec.bridge.beta_max)
         self.hashing = get_hashing(spec.bridge.hashing)
+        moments = Moments.from_dict(spec.bridge.moments) if spec.bridge.moments else None
+        self.param = Parametrisation(spec.bridge.param, self.schedule, moments)
 
     @property
     def size(self) -> int:
@@ -88,8 +91,8 @@ class Restorer:
             return self.model(x, level).float().contiguous()
 
     def _pred_x0(self, x: torch.Tensor, n: int) -> torch.Tensor:
-        """x0_hat = X_n - sigma_n * net(X_n, n): the network predicts I2SB's label (Eq. 12)."""
-        return self.schedule.pred_x0(n, x, self._net(x, n))
+        """x0_hat from the network in the parametrisation it was trained with (stored in the spec)."""
+        return self.param.pred_x0(n, x, self._net(self.param.net_input(n, x), n))
 
     def restore(self, faces: Sequence[np.ndarray], *, steps: Optional[int] = None, sampler: Optional[str] = None,
                 eta: Optional[float] = None, seed: int = 0, seeds: Optional[Sequence[int]] = None, batch_size: int = 8,

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, Q
 
 from engine.batch import OutputOptions
 from engine.cli.paths import default_model_path, resources_dir
+from engine.compare import steps_label
 from engine.faces.detectors import retinaface_supported
 from engine.device import available_devices
 from engine.errors import DeviceOutOfMemory
@@ -350,7 +351,7 @@ class MainWindow(QMainWindow):
         faces = max(1, len(restored.result.faces))
         self.sec_per_step[self.controls.device.currentData()] = restored.result.timings.get("restore", 0) / (
             faces * max(1, restored.steps))
-        self.progress_label.setText(f"Done: {len(restored.result.faces)} face(s), {restored.steps} steps, "
+        self.progress_label.setText(f"Done: {len(restored.result.faces)} face(s), {steps_label(restored.steps)}, "
                                     f"{restored.seconds:.2f} s (seed {self.controls.seed.value()})")
         self.update_estimate()
 

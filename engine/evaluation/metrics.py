@@ -1,7 +1,8 @@
 """Image-quality and identity metrics on RGB uint8 images (same size pairs).
 
 PSNR and SSIM on RGB, no border crop (PMRF convention); SSIM is the Wang et al. Gaussian-window SSIM
-averaged over channels. LPIPS uses AlexNet (inputs in [-1, 1]). Identity distance is the Euclidean
+averaged over channels. LPIPS uses AlexNet (inputs in [-1, 1]); DISTS uses
+VGG16 (inputs in [0, 1]). Identity distance is the Euclidean
 distance between dlib ResNet face descriptors (same person usually < 0.6).
 """
 
@@ -46,6 +47,23 @@ class LPIPS:
             ta = to_tensor(a[i:i + batch], self.device)
             tb = to_tensor(b[i:i + batch], self.device)
             out.extend(self.model(ta, tb).flatten().tolist())
+        return out
+
+
+class DISTS:
+    def __init__(self, device: str = "cpu"):
+        from .backbones import load_dists
+
+        self.device = torch.device(device)
+        self.model = load_dists(self.device)
+
+    @torch.no_grad()
+    def __call__(self, a: list[np.ndarray], b: list[np.ndarray], batch: int = 32) -> list[float]:
+        out = []
+        for i in range(0, len(a), batch):
+            ta = (to_tensor(a[i:i + batch], self.device) + 1) / 2  # DISTS takes [0, 1]
+            tb = (to_tensor(b[i:i + batch], self.device) + 1) / 2
+            out.extend(self.model(ta, tb).reshape(-1).tolist())
         return out
 
 

@@ -11,13 +11,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..compare import steps_label
 from ..degradations import degrade_for_eval, get_level
 from ..faces.align import align_face
 from ..faces.types import DetectOptions
 from ..progress import CancelToken, ProgressCallback, check, report
 from ..restorer import Restorer
 from ..training.data import list_images, load_faces
-from .metrics import LPIPS, IdentityDistance, psnr, ssim
+from .metrics import DISTS, LPIPS, IdentityDistance, psnr, ssim
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class EvalConfig:
     seed: int = 0
     device: str = "auto"
     identity: bool = True
+    dists: bool = True
     batch: int = 16
 
 
@@ -53,10 +55,13 @@ def load_eval_faces(cfg: EvalConfig, size: int, template) -> list[np.ndarray]:
     return faces
 
 
-def score(restored, hq, lpips: LPIPS, identity: Optional[IdentityDistance], gt_desc) -> dict:
+def score(restored, hq, lpips: LPIPS, dists: Optional[DISTS], identity: Optional[IdentityDistance],
+          gt_desc) -> dict:
     row = {"psnr": float(np.mean([psnr(a, b) for a, b in zip(restored, hq)])),
            "ssim": float(np.mean([ssim(a, b) for a, b in zip(restored, hq)])),
            "lpips": float(np.mean(lpips(restored, hq)))}
+    if dists is not None:
+        row["dists"] = float(np.mean(dists(restored, hq)))
     if identity is not None:
         row["identity"] = float(np.mean([np.linalg.norm(identity.descriptor(r) - d) for r, d in zip(restored, gt_desc)]))
     return row
@@ -71,19 +76,22 @@ def evaluate(cfg: EvalConfig, *, callback: Optional[ProgressCallback] = None,
         raise ValueError(f"no faces found in {cfg.hq}")
     lq = [degrade_for_eval(img, cfg.degradation, seed=cfg.seed, index=i) for i, img in enumerate(hq)]
     lpips = LPIPS(str(restorer.device))
+    dists = DISTS(str(restorer.device)) if cfg.dists else None
     identity = IdentityDistance() if cfg.identity else None
     gt_desc = [identity.descriptor(x) for x in hq] if identity else None
-    rows = [{"name": "degraded input", "steps": 0, **score(lq, hq, lpips, identity, gt_desc), "sec_per_face": 0.0}]
+    rows = [{"name": "degraded input", "steps": 0, **score(lq, hq, lpips, dists, identity, gt_desc),
+             "sec_per_face": 0.0}]
     step_list = (1,) if restorer.is_regression else tuple(cfg.steps)
     for k, steps in enumerate(step_list):
         check(cancel)
-        report(callback, "eval", k, len(step_list), f"{steps} steps")
+        report(callback, "eval", k, len(step_list), steps_label(steps))
         t = time.perf_counter()
         out = restorer.restore(lq, steps=steps, sampler=cfg.sampler, eta=cfg.eta, seed=cfg.seed,
                                batch_size=cfg.batch, cancel=cancel)
         sec = (time.perf_counter() - t) / len(lq)
-        name = "regression (1 pass)" if restorer.is_regression else f"{cfg.sampler} {steps} steps"
-        rows.append({"name": name, "steps": steps, **score(out, hq, lpips, identity, gt_desc), "sec_per_face": sec})
+        name = "regression (1 pass)" if restorer.is_regression else f"{cfg.sampler} {steps_label(steps)}"
+        rows.append({"name": name, "steps": steps, **score(out, hq, lpips, dists, identity, gt_desc),
+                     "sec_per_face": sec})
     report(callback, "eval", len(step_list), len(step_list), "done")
     return {"config": {**cfg.__dict__, "steps": list(cfg.steps)}, "faces": len(hq),
             "model_provenance": restorer.spec.provenance.get("train_config", {}),
@@ -96,11 +104,15 @@ def markdown_table(result: dict) -> str:
     head = (f"{Path(cfg['model']).name}, {cfg['degradation']}, {result['faces']} faces, sampler {cfg['sampler']}"
             f"{' eta ' + str(cfg['eta']) if cfg['sampler'] == 'i3sb' else ''}, seed {cfg['seed']}, {result['device']}\n\n")
     has_id = "identity" in result["rows"][0]
-    cols = "| method | PSNR | SSIM | LPIPS |" + (" identity |" if has_id else "") + " s/face |"
+    has_dists = "dists" in result["rows"][0]
+    cols = ("| method | PSNR | SSIM | LPIPS |" + (" DISTS |" if has_dists else "") + (" identity |" if has_id else "")
+            + " s/face |")
     lines = [cols, "|" + "---|" * (cols.count("|") - 1)]
     for r in result["rows"]:
         idv = f" {r['identity']:.3f} |" if has_id else ""
-        lines.append(f"| {r['name']} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['lpips']:.3f} |{idv} {r['sec_per_face']:.3f} |")
+        dv = f" {r['dists']:.3f} |" if has_dists else ""
+        lines.append(f"| {r['name']} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['lpips']:.3f} |{dv}{idv} "
+                     f"{r['sec_per_face']:.3f} |")
     return head + "\n".join(lines) + "\n"
 
 

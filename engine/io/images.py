@@ -192,6 +192,15 @@ def output_format(path: Path, requested: str = "auto", source: Optional[Photo] =
     return suffix if suffix in WRITE_FORMATS else "png"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read the umask is to set it and put it back;
+    os.umask(mask)  # done once at import, before worker threads exist, so no file is created meanwhile
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def write_image(path, photo: Photo, *, fmt: str = "auto", quality: int = 95,
                 protect: tuple = ()) -> Path:
     """Write atomically (temp file in the same folder, then rename). Refuses to overwrite `protect` paths."""
@@ -212,6 +221,8 @@ def write_image(path, photo: Photo, *, fmt: str = "auto", quality: int = 95,
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        # mkstemp creates the file owner-only (0600); give it the mode a plain open() would (umask applied)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

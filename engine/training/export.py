@@ -11,7 +11,7 @@ from typing import Optional
 import torch
 
 from ..io.checkpoints import save_checkpoint
-from ..modelspec import ModelSpec, SamplingDefaults
+from ..modelspec import BridgeConfig, ModelSpec, SamplingDefaults
 from .config import TrainConfig
 from .loop import bridge_config, build_model, hardware_string
 from .template import derive_template
@@ -33,6 +33,11 @@ def export_run(run: Path, output: Path, *, template_from: Optional[str] = None, 
     model = build_model(cfg)
     for p, e in zip(model.parameters(), state["ema"]):
         p.data.copy_(e)
+    if "bridge" in state:  # the run's measured endpoint moments travel with the weights
+        bridge = BridgeConfig(**json.loads(state["bridge"]))
+    else:  # runs from before parametrisations were stored
+        bridge = bridge_config(cfg)
+    init = json.loads(state["init"]) if state.get("init") else None
     template, stats = derive_template(Path(template_from or cfg.data), cfg.image_size, samples=template_samples)
     log_tail = _last_log(run)
     provenance = {
@@ -44,7 +49,9 @@ def export_run(run: Path, output: Path, *, template_from: Optional[str] = None, 
         "final_loss": log_tail.get("loss"), "weights": "EMA",
         "licence_note": "trained on UTKFace (non-commercial research use only)",
     }
-    spec = ModelSpec(network=model.config, bridge=bridge_config(cfg), template=template,
+    if init:
+        provenance["initialised_from"] = init
+    spec = ModelSpec(network=model.config, bridge=bridge, template=template,
                      defaults=SamplingDefaults(steps=default_steps), provenance=provenance)
     return save_checkpoint(Path(output), model, spec, dtype=torch.float16 if fp16 else torch.float32)
 

@@ -11,7 +11,7 @@ import math
 import os
 import platform
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 
 from ..bridge.hashing import get_hashing
+from ..bridge.parametrization import Moments, Parametrisation, visited_indices
 from ..bridge.schedule import BridgeSchedule
 from ..device import autocast, resolve_device
 from ..modelspec import BridgeConfig
@@ -30,14 +31,25 @@ from .config import TrainConfig
 from .data import PairSampler, load_faces
 
 TIME_BUCKETS = 10  # loss is also logged per tenth of the bridge time (the "loss near the boundary" study)
+MOMENT_SAMPLES = 512  # training pairs the endpoint moments of "x0"/"precond" are measured on
 
 
-def bridge_config(cfg: TrainConfig) -> BridgeConfig:
-    return BridgeConfig(beta_max=cfg.beta_max, hashing=cfg.hashing, ot_ode=cfg.ot_ode, objective=cfg.objective)
+def bridge_config(cfg: TrainConfig, moments: Optional[Moments] = None) -> BridgeConfig:
+    param = "eps" if cfg.objective == "regression" else cfg.param
+    return BridgeConfig(beta_max=cfg.beta_max, hashing=cfg.hashing, ot_ode=cfg.ot_ode, objective=cfg.objective,
+                        param=param, moments=moments.to_dict() if moments is not None and param != "eps" else None)
+
+
+def measure_moments(cfg: TrainConfig, sampler: PairSampler) -> Moments:
+    """Endpoint second moments from a fixed set of training pairs (deterministic in the seed)."""
+    hashing = get_hashing(cfg.hashing)
+    probe = PairSampler(sampler.faces, seed=cfg.seed + 0x5EED, ranges=sampler.ranges)
+    hq, lq = probe.batch(0, min(MOMENT_SAMPLES, len(sampler.faces)))
+    return Moments.measure(hashing.hash(hq, lq), hashing.endpoint_x1(lq))
 
 
 def build_model(cfg: TrainConfig) -> UNet:
-    ch = bridge_config(cfg).channels
+    ch = 3 if cfg.objective == "regression" else get_hashing(cfg.hashing).channels
     return UNet(preset(cfg.preset, in_channels=ch, out_channels=ch, image_size=cfg.image_size))
 
 
@@ -48,14 +60,51 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
-def per_sample_noise(cfg: TrainConfig, step: int, first: int, count: int, shape, interval: int):
-    """Bridge time index and Gaussian noise for samples first..first+count-1 of a step's global batch."""
-    ns, zs = [], []
-    for j in range(first, first + count):
-        g = torch.Generator().manual_seed(hash((cfg.seed, step, j, 7)) & 0x7FFFFFFF)
-        ns.append(int(torch.randint(0, interval, (1,), generator=g)))
-        zs.append(torch.randn(shape, generator=g))
-    return torch.tensor(ns), torch.stack(zs)
+def parse_step_counts(text: str) -> list[int]:
+    try:
+        counts = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"step_counts must be comma-separated integers, got {text!r}") from None
+    if not counts or any(not 1 <= c <= 999 for c in counts):
+        raise ValueError(f"step counts must be between 1 and 999, got {text!r}")
+    return counts
+
+
+def draw_times(cfg: TrainConfig, g: torch.Generator, count: int, interval: int) -> torch.Tensor:
+    """Bridge indices for a global batch: uniform, or mostly the indices the offered step counts visit.
+
+    "steps": pick a step count uniformly, then one of the indices where its sampler calls the network;
+    a `uniform_share` of samples stays uniform so step counts outside the list still work.
+    """
+    n = torch.randint(0, interval, (count,), generator=g)
+    if cfg.time_sampling == "uniform":
+        return n
+    visited = visited_indices(parse_step_counts(cfg.step_counts), interval)
+    pick = torch.randint(0, len(visited), (count,), generator=g)
+    where = torch.rand(count, generator=g, dtype=torch.float64)
+    keep_uniform = torch.rand(count, generator=g) < cfg.uniform_share
+    for j in range(count):
+        if not keep_uniform[j]:
+            indices = visited[int(pick[j])]
+            n[j] = indices[min(len(indices) - 1, int(where[j] * len(indices)))]
+    return n
+
+
+def step_noise(cfg: TrainConfig, step: int, global_batch: int, shape, interval: int):
+    """Bridge time indices and Gaussian noise for a step's whole global batch, from one generator
+    seeded by (seed, step): resume is exact and every DDP rank slices the same draw."""
+    g = torch.Generator().manual_seed(hash((cfg.seed, step, 7)) & 0x7FFFFFFF)
+    n = draw_times(cfg, g, global_batch, interval)
+    z = torch.randn((global_batch, *shape), generator=g)
+    return n, z
+
+
+def ema_decay(cfg: TrainConfig, step: int, images_seen: int) -> float:
+    """Fixed decay with a warm-up, or a half-life that is a fixed fraction of the images seen so far."""
+    if cfg.ema_halflife > 0:
+        halflife = cfg.ema_halflife * max(images_seen, cfg.batch)
+        return 0.5 ** (cfg.batch / halflife)
+    return min(cfg.ema, (1 + step) / (10 + step))
 
 
 class Trainer:
@@ -72,10 +121,23 @@ class Trainer:
             cfg.precision == "auto" and self.device.type == "cuda")) else torch.float32
         self.run_dir = Path(cfg.out)
         self.schedule = BridgeSchedule(beta_max=cfg.beta_max)
-        self.bridge = bridge_config(cfg)
         self.hashing = get_hashing(cfg.hashing)
+        self.faces = load_faces(Path(cfg.data), cfg.image_size, cfg.limit or None)
+        self.sampler = PairSampler(self.faces, cfg.seed)
+        needs_moments = cfg.objective == "bridge" and cfg.param != "eps"
+        self.moments = measure_moments(cfg, self.sampler) if needs_moments else None
+        self.bridge = bridge_config(cfg, self.moments)
+        self.param = Parametrisation(self.bridge.param, self.schedule, self.moments)
+        self.visited = None
+        self.perceptual = None
+        if cfg.perceptual > 0:
+            from ..evaluation.backbones import load_lpips
+
+            self.perceptual = load_lpips(self.device, net="vgg")
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg).to(self.device)
+        if cfg.init:
+            self._init_from(Path(cfg.init))
         self.ema = [p.detach().clone() for p in self.model.parameters()]
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
         self.step = 0
@@ -86,6 +148,18 @@ class Trainer:
             self.ddp = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
+    def _init_from(self, path: Path) -> None:
+        """Start from another model's weights (same architecture); EMA starts from them too."""
+        from ..io.checkpoints import load_checkpoint
+
+        other, spec = load_checkpoint(path, self.device)
+        if spec.network != self.model.config:
+            raise ValueError(f"{path} has a different network ({spec.network}) than this run "
+                             f"({self.model.config})")
+        self.model.load_state_dict(other.state_dict())
+        self.init_provenance = {"file": path.name, **{k: spec.provenance.get(k) for k in (
+            "steps", "images_seen", "wall_time_s", "hardware", "git_commit")}, "param": spec.bridge.param}
+
     # -- state ---------------------------------------------------------------------------------
     @property
     def ckpt_path(self) -> Path:
@@ -94,7 +168,8 @@ class Trainer:
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "ema": self.ema, "opt": self.opt.state_dict(),
                 "step": self.step, "images_seen": self.images_seen, "wall_time": self.wall_time,
-                "config": self.cfg.to_dict()}
+                "config": self.cfg.to_dict(), "bridge": json.dumps(asdict(self.bridge)),
+                "init": json.dumps(getattr(self, "init_provenance", None))}
 
     def save(self) -> None:
         if self.rank != 0:
@@ -130,17 +205,35 @@ class Trainer:
         if self.bridge.objective == "regression":
             with autocast(self.device, self.dtype):
                 out = net(lq, torch.zeros(per, device=self.device))
-            per_sample = (out.float() - hq).abs().flatten(1).mean(1)
+            out = out.float()
+            pixel = "l1" if self.cfg.pixel_loss == "auto" else self.cfg.pixel_loss
+            err = (out - hq).abs() if pixel == "l1" else (out - hq).pow(2)
+            per_sample = err.flatten(1).mean(1) + self._perceptual(out, hq)
             return per_sample.mean(), None, per_sample
         x0, x1 = self.hashing.hash(hq, lq), self.hashing.endpoint_x1(lq)
-        n, z = per_sample_noise(self.cfg, step, self.rank * per, per, x0.shape[1:], self.schedule.interval)
+        n, z = step_noise(self.cfg, step, per * self.world, x0.shape[1:], self.schedule.interval)
+        n, z = n[self.rank * per:(self.rank + 1) * per], z[self.rank * per:(self.rank + 1) * per]
         n, z = n.to(self.device), z.to(self.device)
         xt = self.schedule.q_sample(n, x0, x1, ot_ode=self.cfg.ot_ode, noise=z)
-        label = self.schedule.label(n, x0, xt)
+        target = self.param.target(n, x0, xt)
         with autocast(self.device, self.dtype):
-            out = net(xt, self.schedule.level(n))
-        per_sample = (out.float() - label).pow(2).flatten(1).mean(1)
+            out = net(self.param.net_input(n, xt), self.schedule.level(n))
+        out = out.float()
+        per_sample = (out - target).pow(2).flatten(1).mean(1)
+        if self.perceptual is not None:
+            face = self.hashing.unhash(self.param.pred_x0(n, xt, out), lq)
+            per_sample = per_sample + self._perceptual(face, hq)
         return per_sample.mean(), n, per_sample
+
+    def _perceptual(self, face: torch.Tensor, hq: torch.Tensor) -> torch.Tensor:
+        """Weighted LPIPS-VGG per sample, on the first `perceptual_share` of the batch (samples are in
+        random order); zeros elsewhere and when the term is off."""
+        out = torch.zeros(face.shape[0], device=face.device)
+        if self.perceptual is None:
+            return out
+        k = max(1, round(face.shape[0] * self.cfg.perceptual_share))
+        out[:k] = self.cfg.perceptual * self.perceptual(face[:k], hq[:k]).reshape(-1)
+        return out
 
     def train_step(self, sampler: PairSampler) -> dict:
         cfg = self.cfg
@@ -153,7 +246,7 @@ class Trainer:
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.opt.step()
-        decay = min(cfg.ema, (1 + self.step) / (10 + self.step))
+        decay = ema_decay(cfg, self.step, self.images_seen + cfg.batch)
         with torch.no_grad():
             torch._foreach_lerp_(self.ema, [p.detach() for p in self.model.parameters()], 1 - decay)
         loss_value = loss.detach()
@@ -171,8 +264,7 @@ class Trainer:
         resumed = self.load()
         if self.rank == 0:
             cfg.save(self.run_dir / "config.json")
-        faces = load_faces(Path(cfg.data), cfg.image_size, cfg.limit or None)
-        sampler = PairSampler(faces, cfg.seed)
+        faces, sampler = self.faces, self.sampler
         log = (self.run_dir / "log.jsonl").open("a") if self.rank == 0 else None
         start_wall, window_t, window_imgs = time.time(), time.time(), 0
         wall_at_start = self.wall_time
@@ -181,7 +273,7 @@ class Trainer:
         try:
             while self.step < cfg.steps:
                 check(self.cancel)
-                if cfg.minutes and self.wall_time >= cfg.minutes * 60:
+                if self.out_of_time():
                     break
                 info = self.train_step(sampler)
                 window_imgs += cfg.batch
@@ -215,6 +307,16 @@ class Trainer:
         if self.rank == 0:
             self.write_samples(faces)
         return {"step": self.step, "images_seen": self.images_seen, "wall_time": self.wall_time}
+
+    def out_of_time(self) -> bool:
+        """The wall-clock budget is spent. Under DDP every rank must stop at the same step (or the others
+        would wait forever in the gradient all-reduce), so rank 0's clock decides for all."""
+        stop = bool(self.cfg.minutes) and self.wall_time >= self.cfg.minutes * 60
+        if self.world > 1 and self.cfg.minutes:
+            flag = torch.tensor([float(stop)], device=self.device)
+            dist.broadcast(flag, src=0)
+            stop = bool(flag.item())
+        return stop
 
     def write_samples(self, faces: np.ndarray) -> None:
         """A small grid (LQ | restored at 4 steps | HQ) from fixed training faces, to watch progress."""

@@ -8,11 +8,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton, QVBoxLayout,
                                QWidget)
 
+from engine.compare import steps_label
+
 from ..convert import to_pixmap
 
 
-def _steps(n: int) -> str:
-    return f"{n} step" + ("s" if n != 1 else "")
 
 
 class GridView(QWidget):
@@ -56,12 +56,12 @@ class GridView(QWidget):
         self.keep.setEnabled(False)
         self.grid.addWidget(self._cell(photo_pixels, "original", None, 220), 0, 0)
         for j, r in enumerate(runs):
-            self.grid.addWidget(self._cell(r.result.photo.pixels, f"{_steps(r.steps)}\n{r.seconds:.2f} s", j, 220), 0, j + 1)
+            self.grid.addWidget(self._cell(r.result.photo.pixels, f"{steps_label(r.steps)}\n{r.seconds:.2f} s", j, 220), 0, j + 1)
         faces = len(runs[0].result.faces) if runs else 0
         for k in range(faces):
             self.grid.addWidget(self._cell(runs[0].result.faces[k].before, f"face {k + 1}", None, 128), k + 1, 0)
             for j, r in enumerate(runs):
-                self.grid.addWidget(self._cell(r.result.faces[k].after, _steps(r.steps), j, 128), k + 1, j + 1)
+                self.grid.addWidget(self._cell(r.result.faces[k].after, steps_label(r.steps), j, 128), k + 1, j + 1)
         self.info.setText(f"{len(runs)} step counts, {faces} face(s). Click a result to compare it with the original.")
 
     def _cell(self, pixels, label: str, run_index, size: int) -> QToolButton:

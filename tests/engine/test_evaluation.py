@@ -40,6 +40,34 @@ def test_lpips_identical_zero_and_monotone(lpips_metric):
     assert 0 < d[1] < d[2]
 
 
+@pytest.mark.parametrize("metric", ["dists", "lpips-vgg"])
+def test_vgg_metrics_identical_zero_and_monotone(metric):
+    """DISTS and LPIPS-VGG share the offline VGG16; both rank a mild and a strong blur correctly."""
+    pytest.importorskip("lpips")
+    import cv2
+
+    if metric == "dists":
+        pytest.importorskip("DISTS_pytorch")
+        from engine.evaluation.metrics import DISTS
+
+        score = DISTS()
+    else:
+        import torch
+
+        from engine.evaluation.backbones import load_lpips
+        from engine.tensors import to_tensor
+
+        net = load_lpips(torch.device("cpu"), net="vgg")
+        assert not any(p.requires_grad for p in net.parameters())
+        score = lambda a, b: net(to_tensor(a), to_tensor(b)).flatten().tolist()  # noqa: E731
+    img = np.ascontiguousarray(np.concatenate([face_like(64, 0), face_like(64, 1)], axis=1)[:, :64])
+    img[::8] = 255  # fine structure that blur removes
+    mild, strong = cv2.GaussianBlur(img, (0, 0), 1.0), cv2.GaussianBlur(img, (0, 0), 3.0)
+    d = score([img, mild, strong], [img, img, img])
+    assert d[0] == pytest.approx(0.0, abs=1e-4)
+    assert 0 < d[1] < d[2]
+
+
 def test_identity_distance_known_pairs():
     pytest.importorskip("dlib")
     from tests.conftest import shared_data
@@ -74,7 +102,7 @@ def test_eval_on_generated_faces_complete_table(tmp_path):
     model = save_checkpoint(tmp_path / "m.safetensors", tiny_model(spec), spec)
     result = evaluate(EvalConfig(hq=str(folder), model=str(model), steps=(1, 2), identity=False, device="cpu"))
     names = [r["name"] for r in result["rows"]]
-    assert names == ["degraded input", "i2sb 1 steps", "i2sb 2 steps"]
-    assert all(np.isfinite(r[k]) for r in result["rows"] for k in ("psnr", "ssim", "lpips"))
+    assert names == ["degraded input", "i2sb 1 step", "i2sb 2 steps"]
+    assert all(np.isfinite(r[k]) for r in result["rows"] for k in ("psnr", "ssim", "lpips", "dists"))
     table = markdown_table(result)
-    assert table.count("\n|") >= 4 and "LPIPS" in table
+    assert table.count("\n|") >= 4 and "LPIPS" in table and "DISTS" in table

@@ -136,6 +136,17 @@ def test_atomic_write_and_never_overwrite_input(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".facebridge-")]
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_output_gets_the_mode_the_umask_gives(tmp_path):
+    from engine.io import images
+
+    out = write_image(tmp_path / "out.png", Photo(face_like(8)))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~images._UMASK
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what any other program writing here would get
+    assert stat.S_IMODE(out.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+
+
 @pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root ignores folder permissions")
 def test_read_only_output_folder(tmp_path):
     folder = tmp_path / "ro"

@@ -83,7 +83,8 @@ def test_regression_objective_and_export(faces_dir, tmp_path):
 @pytest.mark.slow
 def test_ddp_two_gloo_processes_match_one_process(faces_dir, tmp_path):
     common = ["--data", str(faces_dir), "--preset", "tiny", "--image-size", "32", "--batch", "4", "--steps", "3",
-              "--warmup", "1", "--log-every", "1", "--sample-every", "0", "--device", "cpu"]
+              "--warmup", "1", "--log-every", "1", "--sample-every", "0", "--device", "cpu",
+              "--minutes", "60"]  # a wall-clock budget: rank 0 decides for all ranks when it is spent
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     single = subprocess.run([sys.executable, "-m", "engine", "train", "--out", str(tmp_path / "one"), *common],
                             env=env, capture_output=True, text=True, timeout=300)
