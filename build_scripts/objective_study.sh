@@ -17,6 +17,7 @@ declare -A ARM=(
   [D-precond-steps-lpips]="--param precond --time-sampling steps --ema-halflife 0.1 --perceptual 1.0 --steps 450"
   [F-precond-steps-ode]="--param precond --time-sampling steps --ema-halflife 0.1 --ot-ode --steps 900"
   [G-precond-steps-ode-lpips]="--param precond --time-sampling steps --ema-halflife 0.1 --ot-ode --perceptual 1.0 --steps 450"
+  [H-regression-mse]="--objective regression --pixel-loss mse --ema-halflife 0.1 --steps 900"
   [E-regression-lpips]="--objective regression --pixel-loss mse --ema-halflife 0.1 --perceptual 1.0 --steps 500"
 )
 train_arm() {
@@ -28,7 +29,8 @@ train_arm() {
     >> "$RUNS/$name.train.log" 2>&1
   echo "trained $name"
 }
-arms=("$@"); [ ${#arms[@]} -gt 0 ] || arms=(A-eps B-precond C-precond-steps D-precond-steps-lpips E-regression-lpips)
+arms=("$@"); [ ${#arms[@]} -gt 0 ] || arms=(A-eps B-precond C-precond-steps D-precond-steps-lpips E-regression-lpips F-precond-steps-ode
+  G-precond-steps-ode-lpips H-regression-mse)
 for ((i = 0; i < ${#arms[@]}; i += 2)); do
   train_arm "${arms[i]}" &
   if [ $((i + 1)) -lt ${#arms[@]} ]; then train_arm "${arms[i+1]}" & fi

@@ -150,11 +150,12 @@ class BatchRunner:
                     ahead[nk] = dec.submit(self._load, nitem)
                 reports[k].status = "running"
                 state.notify(k)
-                loaded, t0 = ahead.pop(k).result()
+                loaded, t0, read_s = ahead.pop(k).result()
                 try:
                     if isinstance(loaded, BaseException):
                         raise loaded
                     prep = loaded if isinstance(loaded, Prepared) else self.pr.prepare(loaded, self.restore)
+                    prep.timings["read"] = read_s
                     group.append((k, target, prep, t0))
                 except (EngineError, OSError, ValueError, MemoryError) as exc:
                     state.fail(k, exc, t0)
@@ -177,20 +178,22 @@ class BatchRunner:
         return summary
 
     def _load(self, item: BatchItem):
-        """(Photo, Prepared or the exception that stopped it; start time), on the decode thread.
+        """(Photo, Prepared or the exception that stopped it; start time; decode seconds), on the decode thread.
 
         Detection joins decoding here only when the network runs elsewhere than the CPU: measured on a
         2-core CPU, detecting beside the network made each photo 48 % slower (both fight for the cores),
         while on a GPU it hides the detector's CPU time behind the network.
         """
         t0 = time.perf_counter()
+        read_s = 0.0
         try:
             photo = read_image(item.input)
+            read_s = time.perf_counter() - t0
             if not self.detect_ahead:
-                return photo, t0
-            return self.pr.prepare(photo, self.restore), t0
+                return photo, t0, read_s
+            return self.pr.prepare(photo, self.restore), t0, read_s
         except (EngineError, OSError, ValueError, MemoryError) as exc:
-            return exc, t0
+            return exc, t0, read_s
 
     def _flush(self, group, state: "_RunState", enc, pending, inputs, cancel) -> bool:
         """Restore the faces of a group of prepared photos in one call, then paste and write each."""
@@ -229,14 +232,18 @@ class BatchRunner:
         return True
 
     def _write(self, rep: FileReport, photo, target: Path, inputs: set, k: int, state: "_RunState", t0: float) -> None:
+        tw = time.perf_counter()
         try:
             if str(target.resolve()) in inputs:
                 raise EngineError(f"{target}: refusing to overwrite an input image")
             write_image(target, photo, fmt=self.output.ext, quality=self.output.quality, protect=(photo.path,))
             rep.status = "done" if rep.faces else "no_face"
         except (EngineError, OSError, ValueError) as exc:
-            rep.status, rep.error = "failed", str(exc)
-        rep.seconds = round(time.perf_counter() - t0, 3)
+            rep.status, rep.error, rep.output = "failed", str(exc), None
+        rep.timings["write"] = round(time.perf_counter() - tw, 4)
+        # this file's own work (read, detect, its share of the batched network call, paste, write), not the
+        # time since it was queued: files restored together in one network batch wait for each other
+        rep.seconds = round(sum(rep.timings.values()), 3)
         state.notify(k)
         state.file_finished(Path(rep.input).name, rep.status)
 
@@ -262,6 +269,7 @@ class _RunState:
     def fail(self, k: int, exc: BaseException, t0: float) -> None:
         rep = self.reports[k]
         rep.status, rep.error = "failed", (f"out of memory: {exc}" if isinstance(exc, MemoryError) else str(exc))
+        rep.output = None  # nothing was written
         rep.seconds = round(time.perf_counter() - t0, 3)
         self.notify(k)
         self.file_finished(Path(rep.input).name, "failed")

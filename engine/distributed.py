@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 
 from .batch import BatchItem, BatchRunner, BatchSummary, FileReport, OutputOptions, write_report
-from .errors import EngineError
+from .errors import ClusterUnavailable, EngineError
 from .pipeline import RestoreOptions
 from .progress import Progress, ProgressCallback
 
@@ -44,8 +44,12 @@ def restore_with_ray(address: str, items: list[BatchItem], restore: RestoreOptio
         raise EngineError("Ray is not installed: pip install 'ray[data]' (the optional 'ray' extra)") from exc
     start = time.perf_counter()
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, ignore_reinit_error=True,
-                 include_dashboard=False, log_to_driver=False)
+        try:
+            ray.init(address=None if address == "local" else address, ignore_reinit_error=True,
+                     include_dashboard=False, log_to_driver=False)
+        except ConnectionError as exc:
+            where = "no running Ray cluster was found" if address == "auto" else f"no Ray cluster answered at {address}"
+            raise ClusterUnavailable(f"{where}; use --ray local to start one on this machine") from exc
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     replicas = replicas or gpus or max(1, int(resources.get("CPU", 1)) // 2)

@@ -50,3 +50,7 @@ class NoFaceFound(EngineError):
 
 class Cancelled(EngineError):
     """The job was cancelled through its CancelToken."""
+
+
+class ClusterUnavailable(EngineError):
+    """No Ray cluster answered at the given address."""

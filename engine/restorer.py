@@ -80,6 +80,11 @@ class Restorer:
         return self.spec.network.image_size
 
     @property
+    def deterministic(self) -> bool:
+        """OT-ODE bridges and regression models give the same result for every seed."""
+        return self.spec.bridge.ot_ode or self.is_regression
+
+    @property
     def is_regression(self) -> bool:
         return self.spec.bridge.objective == "regression"
 
@@ -110,6 +115,9 @@ class Restorer:
         eta = d.eta if eta is None else float(eta)
         if sampler not in SAMPLERS:
             raise BadInputError(f"unknown sampler {sampler!r}; choose one of {list(SAMPLERS)}")
+        if sampler == "i3sb" and self.deterministic:
+            raise BadInputError("this model is a deterministic (OT-ODE) bridge; the I3SB sampler and its eta "
+                                "need the stochastic bridge: use the i2sb sampler")
         if not 1 <= steps <= self.schedule.interval - 1:
             raise BadInputError(f"step count must be between 1 and {self.schedule.interval - 1}, got {steps}")
         faces = list(faces)

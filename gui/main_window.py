@@ -10,7 +10,7 @@ from typing import Optional
 from PySide6.QtCore import QRectF, QSettings, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from engine.batch import OutputOptions
 from engine.cli.paths import default_model_path, resources_dir
@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
             buttons.addWidget(b)
         col.addLayout(buttons)
         self.progress = QProgressBar()
-        self.progress_label = QLabel("")
+        self.progress_label = _StatusLabel()
         self.preview = QLabel()
         self.preview.setFixedSize(96, 96)
         self.preview.setToolTip("Live preview: the sampler's current estimate of the face")
@@ -197,7 +197,13 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        self.controls.steps.setValue(int(s.value("restore/steps", self._model_default_steps())))
+        spec = self._model_spec()
+        # a step count chosen for another model (e.g. the previous release) does not carry over
+        same_model = s.value("restore/steps_model", "") == self._model_name()
+        default = spec.defaults.steps if spec else 4
+        self.controls.steps.setValue(int(s.value("restore/steps", default)) if same_model else default)
+        if spec is not None:
+            self.controls.set_deterministic(spec.bridge.ot_ode or spec.bridge.objective == "regression")
         idx = self.controls.device.findData(s.value("restore/device", "auto"))
         self.controls.device.setCurrentIndex(max(0, idx))
         self.controls.seed.setValue(int(s.value("restore/seed", 0)))
@@ -208,19 +214,27 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
         self.update_estimate()
 
-    def _model_default_steps(self) -> int:
-        """The step count stored in the model (read from its metadata only; no weights are loaded)."""
+    def _model_name(self) -> str:
+        return (Path(self.model_path) if self.model_path else default_model_path()).name
+
+    def _model_spec(self):
+        """The model's spec, read from its metadata only (no weights are loaded); None if unreadable."""
         from engine.io.checkpoints import read_spec
 
         try:
-            return read_spec(Path(self.model_path) if self.model_path else default_model_path()).defaults.steps
+            return read_spec(Path(self.model_path) if self.model_path else default_model_path())
         except Exception:  # noqa: BLE001 - a missing/broken model is reported when it is used
-            return 4
+            return None
+
+    def _model_default_steps(self) -> int:
+        spec = self._model_spec()
+        return spec.defaults.steps if spec else 4
 
     def save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("restore/steps", self.controls.steps.value())
+        s.setValue("restore/steps_model", self._model_name())
         s.setValue("restore/device", self.controls.device.currentData())
         s.setValue("restore/seed", self.controls.seed.value())
         s.setValue("batch/input", self.batch.input.text())
@@ -568,3 +582,21 @@ class MainWindow(QMainWindow):
             self.runner.cancel()
             self.runner.wait(5000)
         super().closeEvent(e)
+
+
+class _StatusLabel(QLabel):
+    """Job status under the progress bar. A long message (a network error, a huge file's reason) wraps in
+    at most three lines and never widens the window; the full text is in the tooltip."""
+
+    MAX_LINES = 3
+
+    def __init__(self):
+        super().__init__("")
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMaximumHeight(self.fontMetrics().lineSpacing() * self.MAX_LINES + 4)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
+        super().setText(text)
+        self.setToolTip(text if len(text) > 60 else "")
+

@@ -110,12 +110,19 @@ def run_restore(args: argparse.Namespace) -> int:
 
 def _run_ray(args, items, missing, options, out) -> int:
     from ..distributed import restore_with_ray
+    from ..errors import ClusterUnavailable
 
     session_kwargs = dict(model=args.model, device=args.device, precision=args.precision, detector=args.detector,
                           detector_weights=args.detector_weights, need_detector=not args.aligned)
     bar = TerminalProgress(sys.stderr, quiet=args.quiet or args.json)
-    summary = restore_with_ray(args.ray, items, options, out, session_kwargs=session_kwargs, report_path=args.report,
-                               pre_failed=missing, replicas=args.ray_replicas, callback=bar)
+    try:
+        summary = restore_with_ray(args.ray, items, options, out, session_kwargs=session_kwargs,
+                                   report_path=args.report, pre_failed=missing, replicas=args.ray_replicas,
+                                   callback=bar)
+    except ClusterUnavailable as exc:
+        bar.close()
+        print(f"facebridge restore: error: {exc}", file=sys.stderr)
+        return 2
     bar.close()
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))

@@ -84,6 +84,19 @@ class Controls(QWidget):
             sig = getattr(w, "valueChanged", None) or w.currentIndexChanged
             sig.connect(self.changed)
 
+    def set_deterministic(self, deterministic: bool) -> None:
+        """A deterministic model (OT-ODE bridge) has one sampler and ignores the seed: say so, don't offer them."""
+        if deterministic:
+            self.sampler.setCurrentIndex(self.sampler.findData("i2sb"))
+        for w in (self.sampler, self.seed, self.random_seed):
+            w.setEnabled(not deterministic)
+        self.eta.setEnabled(not deterministic and self.sampler.currentData() == "i3sb")
+        note = "This model is deterministic (OT-ODE bridge): every seed gives the same result."
+        self.sampler.setToolTip(note if deterministic else
+                                "I2SB: the original stochastic sampler. I3SB: implicit sampler, eta sets its noise.")
+        self.seed.setToolTip(note if deterministic else
+                             "Noise seed: the same seed gives the same result on the same device")
+
     # log-scale slider <-> integer steps
     def _steps_to_slider(self, n: int) -> None:
         import math

@@ -43,3 +43,19 @@ def test_ray_matches_single_process(model, tmp_path):  # noqa: F811
     assert files_one == files_two and len(files_one) == 5
     for rel in files_one:
         assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes(), rel
+
+
+def test_ray_without_a_cluster_is_one_clear_line(model, tmp_path, capsys, monkeypatch):  # noqa: F811
+    from PIL import Image
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    if ray.is_initialized():
+        ray.shutdown()
+    Image.fromarray(face_like(64)).save(tmp_path / "a.png")
+    # the first test's local cluster was shut down, so `auto` finds none (a new user's situation)
+    code = main(["restore", str(tmp_path / "a.png"), "--aligned", "--model", model, "-o", str(tmp_path / "out"),
+                 "--ray", "auto"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no running Ray cluster was found" in err and "--ray local" in err
+    assert "Traceback" not in err

@@ -175,3 +175,22 @@ def test_init_from_another_model(faces_dir, tmp_path):
     assert json.loads(state["init"])["file"] == "a.safetensors"
     with pytest.raises(ValueError, match="different network"):
         Trainer(tiny_cfg(faces_dir, tmp_path / "c", init=str(path), preset="small", image_size=128))
+
+
+def test_ot_ode_model_is_deterministic_and_refuses_i3sb():
+    from dataclasses import replace
+
+    from engine.errors import BadInputError
+
+    from .helpers import tiny_model, tiny_spec
+
+    spec = tiny_spec("cat", size=32)
+    spec = replace(spec, bridge=replace(spec.bridge, ot_ode=True))
+    restorer = Restorer(tiny_model(spec), spec, device="cpu")
+    assert restorer.deterministic
+    face = face_like(32, 3)
+    a = restorer.restore([face], steps=4, seed=1)[0]
+    b = restorer.restore([face], steps=4, seed=2)[0]
+    assert np.array_equal(a, b)
+    with pytest.raises(BadInputError, match="deterministic"):
+        restorer.restore([face], steps=4, sampler="i3sb")

@@ -179,6 +179,22 @@ def test_error_dialog_for_corrupt_photo(qtbot, window, tmp_path, monkeypatch):
     assert shown and shown[0].kind == "ImageReadError" and "bad.jpg" in shown[0].message
 
 
+def test_long_error_message_does_not_widen_the_window(qtbot, window, monkeypatch):
+    from gui.workers import ErrorInfo
+
+    monkeypatch.setattr("gui.main_window.show_error", lambda parent, info, **kw: False)
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    before = window.width()
+    message = "the download failed: " + "connection refused by 127.0.0.1 " * 16  # about 500 characters
+    assert len(message) > 480
+    window.on_error(ErrorInfo("DownloadError", message, ""))
+    qtbot.wait(50)
+    assert window.width() == before
+    assert window.progress_label.sizeHint().width() < 600 or window.progress_label.minimumSizeHint().width() < 600
+    assert window.progress_label.toolTip().endswith(message)
+
+
 def test_settings_roundtrip(qtbot, settings, tiny_model_path):
     from gui.main_window import MainWindow
 
@@ -192,6 +208,31 @@ def test_settings_roundtrip(qtbot, settings, tiny_model_path):
     qtbot.addWidget(w2)
     assert w2.controls.steps.value() == 16 and w2.controls.seed.value() == 1234
     assert w2.batch.input.text() == "/photos/album"
+
+
+def test_deterministic_model_offers_no_sampler_or_seed_and_its_own_step_count(qtbot, settings, tmp_path,
+                                                                            tiny_model_path):
+    from dataclasses import replace
+
+    from engine.io.checkpoints import save_checkpoint
+    from engine.modelspec import SamplingDefaults
+    from gui.main_window import MainWindow
+    from tests.engine.helpers import tiny_model, tiny_spec
+
+    spec = tiny_spec("cat", size=32)
+    spec = replace(spec, bridge=replace(spec.bridge, ot_ode=True), defaults=SamplingDefaults(steps=8))
+    ode_path = str(save_checkpoint(tmp_path / "ode.safetensors", tiny_model(spec), spec))
+    old = MainWindow(model=tiny_model_path, settings=settings)  # the user chose 2 steps with another model
+    qtbot.addWidget(old)
+    assert old.controls.sampler.isEnabled()
+    old.controls.steps.setValue(2)
+    old.save_settings()
+    w = MainWindow(model=ode_path, settings=settings)
+    qtbot.addWidget(w)
+    assert w.controls.steps.value() == 8  # the new model's own default, not the other model's choice
+    assert not w.controls.sampler.isEnabled() and not w.controls.seed.isEnabled()
+    assert w.controls.values()["sampler"] == "i2sb"
+    assert "deterministic" in w.controls.seed.toolTip()
 
 
 def test_no_face_photo_offers_aligned_mode(qtbot, window, tmp_path):
