@@ -1,9 +1,9 @@
 """Markdown tables from `facebridge eval` JSON files named <arm>-<level>.json (the objective study).
 
-    .venv/bin/python build_scripts/study_tables.py docs/eval/objective-study [--runs RUNS_DIR]
+    .venv/bin/python build_scripts/study_tables.py docs/eval/objective-study [--logs docs/eval/objective-study/logs]
 
-Prints, per level, one row per arm and step count (PSNR, SSIM, LPIPS, DISTS, identity), and with --runs the
-training loss per tenth of bridge time at the end of each run (from its log.jsonl).
+Prints, per level, one row per arm and step count (PSNR, SSIM, LPIPS, DISTS, identity), and with --logs the
+training loss per tenth of bridge time at the end of each run (from the runs' log.jsonl, copied as <arm>.jsonl).
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ def level_table(results: dict, level: str) -> str:
     return "\n".join(lines) + f"\n\n({', '.join(map(str, sorted(faces)))} faces)\n"
 
 
-def loss_table(runs: Path) -> str:
+def loss_table(logs: Path) -> str:
     lines = ["| arm | images seen | wall s | loss per tenth of bridge time (t = 0 ... 1) |", "|---|---|---|---|"]
-    for log in sorted(runs.glob("*/log.jsonl")):
+    for log in sorted(logs.glob("*.jsonl")):
         records = [json.loads(line) for line in log.read_text().splitlines()]
         last = records[-1]
         # average the last five logged windows: one window is only log_every steps
@@ -55,21 +55,21 @@ def loss_table(runs: Path) -> str:
             curve = " ".join(f"{c:.3f}" for c in cols)
         else:
             curve = f"(regression: loss {last['loss']:.3f})"
-        lines.append(f"| {log.parent.name} | {last['images_seen']} | {last['wall_s']:.0f} | {curve} |")
+        lines.append(f"| {log.stem} | {last['images_seen']} | {last['wall_s']:.0f} | {curve} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
-    ap.add_argument("--runs", type=Path, default=None)
+    ap.add_argument("--logs", type=Path, default=None)
     args = ap.parse_args()
     results = load(args.folder)
     for level in LEVELS:
         if any(lv == level for _, lv in results):
             print(level_table(results, level))
-    if args.runs:
-        print(loss_table(args.runs))
+    if args.logs:
+        print(loss_table(args.logs))
 
 
 if __name__ == "__main__":
