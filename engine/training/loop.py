@@ -128,8 +128,8 @@ class Trainer:
         self.moments = measure_moments(cfg, self.sampler) if needs_moments else None
         self.bridge = bridge_config(cfg, self.moments)
         self.param = Parametrisation(self.bridge.param, self.schedule, self.moments)
-        self.visited = None
         self.perceptual = None
+        self.init_provenance: Optional[dict] = None
         if cfg.perceptual > 0:
             from ..evaluation.backbones import load_lpips
 
@@ -169,7 +169,7 @@ class Trainer:
         return {"model": self.model.state_dict(), "ema": self.ema, "opt": self.opt.state_dict(),
                 "step": self.step, "images_seen": self.images_seen, "wall_time": self.wall_time,
                 "config": self.cfg.to_dict(), "bridge": json.dumps(asdict(self.bridge)),
-                "init": json.dumps(getattr(self, "init_provenance", None))}
+                "init": json.dumps(self.init_provenance)}
 
     def save(self) -> None:
         if self.rank != 0:
