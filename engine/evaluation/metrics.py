@@ -33,12 +33,15 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(vals))
 
 
-class LPIPS:
-    def __init__(self, device: str = "cpu"):
-        from .backbones import load_lpips
+class _BackboneMetric:
+    """A distance computed by a network on batches of image pairs (inputs in [-1, 1])."""
 
+    def __init__(self, device: str, load):
         self.device = torch.device(device)
-        self.model = load_lpips(self.device)
+        self.model = load(self.device)
+
+    def _score(self, ta: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:
+        return self.model(ta, tb)
 
     @torch.no_grad()
     def __call__(self, a: list[np.ndarray], b: list[np.ndarray], batch: int = 32) -> list[float]:
@@ -46,25 +49,25 @@ class LPIPS:
         for i in range(0, len(a), batch):
             ta = to_tensor(a[i:i + batch], self.device)
             tb = to_tensor(b[i:i + batch], self.device)
-            out.extend(self.model(ta, tb).flatten().tolist())
+            out.extend(self._score(ta, tb).reshape(-1).tolist())
         return out
 
 
-class DISTS:
+class LPIPS(_BackboneMetric):
+    def __init__(self, device: str = "cpu"):
+        from .backbones import load_lpips
+
+        super().__init__(device, load_lpips)
+
+
+class DISTS(_BackboneMetric):
     def __init__(self, device: str = "cpu"):
         from .backbones import load_dists
 
-        self.device = torch.device(device)
-        self.model = load_dists(self.device)
+        super().__init__(device, load_dists)
 
-    @torch.no_grad()
-    def __call__(self, a: list[np.ndarray], b: list[np.ndarray], batch: int = 32) -> list[float]:
-        out = []
-        for i in range(0, len(a), batch):
-            ta = (to_tensor(a[i:i + batch], self.device) + 1) / 2  # DISTS takes [0, 1]
-            tb = (to_tensor(b[i:i + batch], self.device) + 1) / 2
-            out.extend(self.model(ta, tb).reshape(-1).tolist())
-        return out
+    def _score(self, ta: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:
+        return self.model((ta + 1) / 2, (tb + 1) / 2)  # DISTS takes [0, 1]
 
 
 class IdentityDistance:

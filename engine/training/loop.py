@@ -12,6 +12,7 @@ import os
 import platform
 import time
 from dataclasses import asdict, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -70,6 +71,12 @@ def parse_step_counts(text: str) -> list[int]:
     return counts
 
 
+@lru_cache(maxsize=8)
+def _visited(step_counts: str, interval: int) -> list[list[int]]:
+    """Parsed once per run, not on every training step."""
+    return visited_indices(parse_step_counts(step_counts), interval)
+
+
 def draw_times(cfg: TrainConfig, g: torch.Generator, count: int, interval: int) -> torch.Tensor:
     """Bridge indices for a global batch: uniform, or mostly the indices the offered step counts visit.
 
@@ -79,7 +86,7 @@ def draw_times(cfg: TrainConfig, g: torch.Generator, count: int, interval: int) 
     n = torch.randint(0, interval, (count,), generator=g)
     if cfg.time_sampling == "uniform":
         return n
-    visited = visited_indices(parse_step_counts(cfg.step_counts), interval)
+    visited = _visited(cfg.step_counts, interval)
     pick = torch.randint(0, len(visited), (count,), generator=g)
     where = torch.rand(count, generator=g, dtype=torch.float64)
     keep_uniform = torch.rand(count, generator=g) < cfg.uniform_share

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from engine.bridge.parametrization import Moments, Parametrisation, scalings, visited_indices
 from engine.bridge.schedule import BridgeSchedule, step_indices
@@ -15,6 +14,7 @@ from engine.training.config import TrainConfig
 from engine.training.loop import Trainer, draw_times, ema_decay, step_noise
 
 from .helpers import face_like
+from .test_training import faces_dir  # noqa: F401  (fixture)
 
 SCHEDULE = BridgeSchedule()
 
@@ -113,15 +113,6 @@ def real_faces():
     from tests.conftest import shared_data
 
     return shared_data("utkface-aligned-200/eval")
-
-
-@pytest.fixture()
-def faces_dir(tmp_path):
-    folder = tmp_path / "faces"
-    folder.mkdir()
-    for i in range(8):
-        Image.fromarray(face_like(48, i)).save(folder / f"{i}.png")
-    return folder
 
 
 def tiny_cfg(faces_dir, out, **kw):
