@@ -115,7 +115,7 @@ class Restorer:
         eta = d.eta if eta is None else float(eta)
         if sampler not in SAMPLERS:
             raise BadInputError(f"unknown sampler {sampler!r}; choose one of {list(SAMPLERS)}")
-        if sampler == "i3sb" and self.deterministic:
+        if sampler == "i3sb" and self.spec.bridge.ot_ode:  # a regression model ignores the sampler
             raise BadInputError("this model is a deterministic (OT-ODE) bridge; the I3SB sampler and its eta "
                                 "need the stochastic bridge: use the i2sb sampler")
         if not 1 <= steps <= self.schedule.interval - 1:
