@@ -26,6 +26,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--tuning", action="store_true", help="time channels_last, bf16/fp16, torch.compile, CUDA "
                    "graphs and thread settings against the plain network, and the batch/app pipeline overhead")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--training", action="store_true", help="training throughput instead: the data path alone "
+                   "(per-sample against batched) and whole training steps, images/s and TFLOP/s at --train-batch")
+    p.add_argument("--train-batch", type=int, default=256)
+    p.add_argument("--train-preset", default=None, help="network preset for the training steps (default: gpu on "
+                   "CUDA, small elsewhere)")
+    p.add_argument("--train-data", default=None, help="face folder or pack (default: synthetic faces)")
+    p.add_argument("--train-variants", action="store_true", help="also time channels_last and torch.compile")
     p.add_argument("--out", default=None, help="write the report (Markdown) here")
     p.set_defaults(func=run)
 
@@ -39,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.training:
+        return run_training(args)
     steps = parse_steps(args.steps)
     batches = [int(b) for b in args.batch.split(",")]
     model = args.model or str(default_model_path())
@@ -98,6 +107,23 @@ def run(args: argparse.Namespace) -> int:
         for name, p in peers.items():
             lines.append(f"| {name} | {p['gflops']:.0f} | {p['timing']} | {p['timing'].median / ours_b1:.1f}x |")
         lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+def run_training(args: argparse.Namespace) -> int:
+    from ..bench import machine_line
+    from ..bench_training import training_section
+    from ..device import resolve_device
+
+    device = resolve_device(args.device)
+    lines = [f"## `facebridge bench --training` on {device.type.upper()}, {dt.date.today().isoformat()}", "",
+             f"- Machine: {machine_line(device)}; torch threads {torch.get_num_threads()}", ""]
+    lines += training_section(device, args.train_batch, args.repeats, args.train_preset, args.train_data,
+                              args.train_variants)
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -34,6 +34,8 @@ def add_parsers(sub) -> None:
     e.add_argument("--template-from", default=None,
                    help="folder of aligned faces to derive the 5-point template from (default: the run's data)")
     e.add_argument("--template-samples", type=int, default=300)
+    e.add_argument("--template-model", default=None,
+                   help="take the face template from this model (trained on the same aligned faces) instead")
     e.add_argument("--steps", type=int, default=4, help="default step count stored in the model")
     e.add_argument("--fp32", action="store_true", help="store float32 weights instead of float16")
     e.set_defaults(func=run_export)
@@ -69,6 +71,7 @@ def run_export(args: argparse.Namespace) -> int:
     from ..training.export import export_run
 
     path = export_run(Path(args.run), Path(args.output), template_from=args.template_from,
-                      template_samples=args.template_samples, default_steps=args.steps, fp16=not args.fp32)
+                      template_samples=args.template_samples, default_steps=args.steps, fp16=not args.fp32,
+                      template_model=args.template_model)
     print(f"wrote {path}")
     return 0

@@ -22,6 +22,9 @@ class TrainConfig:
     warmup: int = 200
     min_lr_ratio: float = 0.1
     steps: int = 10000  # cosine schedule length and hard stop
+    # steps: the cosine learning rate follows step / steps; time: it follows the share of `minutes` spent, for
+    # budgeted runs whose throughput is not known ahead (a GPU run sized in minutes)
+    schedule: str = "steps"
     minutes: float = 0.0  # wall-clock budget; 0 = none
     ema: float = 0.999  # fixed EMA decay, used when ema_halflife is 0
     # EMA sized to the run: half-life = this fraction of the images seen so far (EDM-style); 0 = fixed `ema`
@@ -36,6 +39,12 @@ class TrainConfig:
     perceptual_share: float = 0.25
     pixel_loss: str = "auto"  # regression only: auto (L1, the original baseline) | l1 | mse
     init: str = ""  # optional .safetensors to initialise the network from (same architecture)
+    # batched: degrade whole batches as tensor ops on the training device (the GPU path; the same code runs
+    # on a CPU); per-sample: the OpenCV loop, exact across any number of DDP processes. auto = batched on an
+    # accelerator, per-sample on a CPU, where both measured about equally fast (docs/DEVICE.md)
+    data_path: str = "auto"
+    channels_last: bool = False  # network tensors in NHWC (measure: GroupNorm may prefer NCHW)
+    compile: bool = False  # torch.compile the training network (pays off only on long GPU runs)
     grad_clip: float = 1.0
     seed: int = 0
     precision: str = "auto"  # auto = bf16 autocast on CUDA, fp32 elsewhere
@@ -47,7 +56,9 @@ class TrainConfig:
 
     def __post_init__(self):
         choices = {"objective": ("bridge", "regression"), "param": ("eps", "x0", "precond"),
-                   "time_sampling": ("uniform", "steps"), "pixel_loss": ("auto", "l1", "mse")}
+                   "time_sampling": ("uniform", "steps"), "pixel_loss": ("auto", "l1", "mse"),
+                   "data_path": ("auto", "batched", "per-sample"),
+                   "schedule": ("steps", "time")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
@@ -55,6 +66,8 @@ class TrainConfig:
             raise ValueError(f"perceptual_share must be in (0, 1], got {self.perceptual_share}")
         if not 0.0 <= self.uniform_share <= 1.0:
             raise ValueError(f"uniform_share must be in [0, 1], got {self.uniform_share}")
+        if self.schedule == "time" and self.minutes <= 0:
+            raise ValueError("schedule 'time' needs a wall-clock budget (minutes > 0)")
         if self.perceptual < 0 or self.ema_halflife < 0:
             raise ValueError("perceptual and ema_halflife must not be negative")
 

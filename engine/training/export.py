@@ -26,7 +26,9 @@ def git_commit() -> str:
 
 
 def export_run(run: Path, output: Path, *, template_from: Optional[str] = None, template_samples: int = 300,
-               default_steps: int = 4, fp16: bool = True) -> Path:
+               default_steps: int = 4, fp16: bool = True, template_model: Optional[str] = None) -> Path:
+    """template_model: take the 5-point template from an existing model trained on the same aligned faces
+    instead of detecting it (the device has no face detector weights)."""
     run = Path(run)
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     cfg = TrainConfig.from_dict(state["config"])
@@ -38,15 +40,21 @@ def export_run(run: Path, output: Path, *, template_from: Optional[str] = None, 
     else:  # runs from before parametrisations were stored
         bridge = bridge_config(cfg)
     init = json.loads(state["init"]) if state.get("init") else None
-    template, stats = derive_template(Path(template_from or cfg.data), cfg.image_size, samples=template_samples)
+    if template_model:
+        from ..io.checkpoints import read_spec
+
+        template = read_spec(Path(template_model)).template.scaled(cfg.image_size)
+        stats = {"from_model": Path(template_model).name}
+    else:
+        template, stats = derive_template(Path(template_from or cfg.data), cfg.image_size, samples=template_samples)
     log_tail = _last_log(run)
     provenance = {
         "trainer": "facebridge train", "git_commit": git_commit(),
         "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "data": str(cfg.data), "steps": int(state["step"]), "images_seen": int(state["images_seen"]),
-        "wall_time_s": round(float(state["wall_time"]), 1), "hardware": log_tail.get("hardware") or hardware_string(
-            torch.device("cpu")), "train_config": cfg.to_dict(), "template_stats": stats,
+        "wall_time_s": round(float(state["wall_time"]), 1), "hardware": state.get("hardware") or hardware_string(torch.device("cpu")), "train_config": cfg.to_dict(), "template_stats": stats,
         "final_loss": log_tail.get("loss"), "weights": "EMA",
+        "images_per_s": log_tail.get("images_per_s"), "tflops": log_tail.get("tflops"),
         "licence_note": "trained on UTKFace (non-commercial research use only)",
     }
     if init:

@@ -26,10 +26,10 @@ from ..bridge.schedule import BridgeSchedule
 from ..device import autocast, resolve_device
 from ..modelspec import BridgeConfig
 from ..network.config import preset
-from ..network.unet import UNet, count_parameters
+from ..network.unet import UNet, count_flops, count_parameters
 from ..progress import CancelToken, ProgressCallback, check, report
 from .config import TrainConfig
-from .data import PairSampler, load_faces
+from .data import BatchedPairSampler, PairSampler, load_faces
 
 TIME_BUCKETS = 10  # loss is also logged per tenth of the bridge time (the "loss near the boundary" study)
 MOMENT_SAMPLES = 512  # training pairs the endpoint moments of "x0"/"precond" are measured on
@@ -41,11 +41,12 @@ def bridge_config(cfg: TrainConfig, moments: Optional[Moments] = None) -> Bridge
                         param=param, moments=moments.to_dict() if moments is not None and param != "eps" else None)
 
 
-def measure_moments(cfg: TrainConfig, sampler: PairSampler) -> Moments:
-    """Endpoint second moments from a fixed set of training pairs (deterministic in the seed)."""
+def measure_moments(cfg: TrainConfig, faces: np.ndarray) -> Moments:
+    """Endpoint second moments from a fixed set of training pairs (deterministic in the seed; the per-sample
+    path on the CPU whichever path trains, so a run's moments do not depend on its device)."""
     hashing = get_hashing(cfg.hashing)
-    probe = PairSampler(sampler.faces, seed=cfg.seed + 0x5EED, ranges=sampler.ranges)
-    hq, lq = probe.batch(0, min(MOMENT_SAMPLES, len(sampler.faces)))
+    probe = PairSampler(faces, seed=cfg.seed + 0x5EED)
+    hq, lq = probe.batch(0, min(MOMENT_SAMPLES, len(faces)))
     return Moments.measure(hashing.hash(hq, lq), hashing.endpoint_x1(lq))
 
 
@@ -54,10 +55,13 @@ def build_model(cfg: TrainConfig) -> UNet:
     return UNet(preset(cfg.preset, in_channels=ch, out_channels=ch, image_size=cfg.image_size))
 
 
-def lr_at(cfg: TrainConfig, step: int) -> float:
+def lr_at(cfg: TrainConfig, step: int, wall_time: float = 0.0) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
-    frac = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    if cfg.schedule == "time":
+        frac = min(1.0, wall_time / (cfg.minutes * 60))
+    else:
+        frac = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
@@ -77,32 +81,42 @@ def _visited(step_counts: str, interval: int) -> list[list[int]]:
     return visited_indices(parse_step_counts(step_counts), interval)
 
 
+@lru_cache(maxsize=8)
+def _visited_table(step_counts: str, interval: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The visited indices of each step count as one padded table, and each row's length."""
+    visited = _visited(step_counts, interval)
+    table = torch.zeros(len(visited), max(map(len, visited)), dtype=torch.long)
+    for i, row in enumerate(visited):
+        table[i, : len(row)] = torch.tensor(row)
+    return table.to(device), torch.tensor([len(r) for r in visited]).to(device)
+
+
 def draw_times(cfg: TrainConfig, g: torch.Generator, count: int, interval: int) -> torch.Tensor:
     """Bridge indices for a global batch: uniform, or mostly the indices the offered step counts visit.
 
     "steps": pick a step count uniformly, then one of the indices where its sampler calls the network;
     a `uniform_share` of samples stays uniform so step counts outside the list still work.
     """
-    n = torch.randint(0, interval, (count,), generator=g)
+    n = torch.randint(0, interval, (count,), generator=g, device=g.device)
     if cfg.time_sampling == "uniform":
         return n
-    visited = _visited(cfg.step_counts, interval)
-    pick = torch.randint(0, len(visited), (count,), generator=g)
-    where = torch.rand(count, generator=g, dtype=torch.float64)
-    keep_uniform = torch.rand(count, generator=g) < cfg.uniform_share
-    for j in range(count):
-        if not keep_uniform[j]:
-            indices = visited[int(pick[j])]
-            n[j] = indices[min(len(indices) - 1, int(where[j] * len(indices)))]
-    return n
+    table, lengths = _visited_table(cfg.step_counts, interval, str(g.device))
+    pick = torch.randint(0, len(lengths), (count,), generator=g, device=g.device)
+    where = torch.rand(count, generator=g, dtype=torch.float64, device=g.device)
+    keep_uniform = torch.rand(count, generator=g, device=g.device) < cfg.uniform_share
+    length = lengths[pick]
+    col = torch.minimum(length - 1, (where * length).floor().long())
+    return torch.where(keep_uniform, n, table[pick, col])
 
 
-def step_noise(cfg: TrainConfig, step: int, global_batch: int, shape, interval: int):
+def step_noise(cfg: TrainConfig, step: int, global_batch: int, shape, interval: int,
+               device: Optional[torch.device] = None):
     """Bridge time indices and Gaussian noise for a step's whole global batch, from one generator
-    seeded by (seed, step): resume is exact and every DDP rank slices the same draw."""
-    g = torch.Generator().manual_seed(hash((cfg.seed, step, 7)) & 0x7FFFFFFF)
+    seeded by (seed, step): resume is exact and every DDP rank slices the same draw. The batched data
+    path draws on the training device (a CPU draw and copy would cap a GPU run's speed)."""
+    g = torch.Generator(device=device or "cpu").manual_seed(hash((cfg.seed, step, 7)) & 0x7FFFFFFF)
     n = draw_times(cfg, g, global_batch, interval)
-    z = torch.randn((global_batch, *shape), generator=g)
+    z = torch.randn((global_batch, *shape), generator=g, device=g.device)
     return n, z
 
 
@@ -116,7 +130,7 @@ def ema_decay(cfg: TrainConfig, step: int, images_seen: int) -> float:
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, *, callback: Optional[ProgressCallback] = None,
-                 cancel: Optional[CancelToken] = None):
+                 cancel: Optional[CancelToken] = None, faces: Optional[np.ndarray] = None):
         self.cfg = cfg
         self.callback, self.cancel = callback, cancel
         self.rank = int(os.environ.get("RANK", 0))
@@ -129,10 +143,12 @@ class Trainer:
         self.run_dir = Path(cfg.out)
         self.schedule = BridgeSchedule(beta_max=cfg.beta_max)
         self.hashing = get_hashing(cfg.hashing)
-        self.faces = load_faces(Path(cfg.data), cfg.image_size, cfg.limit or None)
-        self.sampler = PairSampler(self.faces, cfg.seed)
+        self.faces = faces if faces is not None else load_faces(Path(cfg.data), cfg.image_size, cfg.limit or None)
+        self.batched = cfg.data_path == "batched" or (cfg.data_path == "auto" and self.device.type != "cpu")
+        self.sampler = BatchedPairSampler(self.faces, cfg.seed, self.device) if self.batched else PairSampler(
+            self.faces, cfg.seed)
         needs_moments = cfg.objective == "bridge" and cfg.param != "eps"
-        self.moments = measure_moments(cfg, self.sampler) if needs_moments else None
+        self.moments = measure_moments(cfg, self.faces) if needs_moments else None
         self.bridge = bridge_config(cfg, self.moments)
         self.param = Parametrisation(self.bridge.param, self.schedule, self.moments)
         self.perceptual = None
@@ -145,8 +161,14 @@ class Trainer:
         self.model = build_model(cfg).to(self.device)
         if cfg.init:
             self._init_from(Path(cfg.init))
+        # FLOPs of one training image (forward + backward ~ 3x forward), for the TFLOP/s the log reports
+        self.train_flops = 3 * count_flops(self.model)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = [p.detach().clone() for p in self.model.parameters()]
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
+        # fused AdamW: one kernel for all parameters on a GPU (the CPU keeps the loop runs were made with)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0,
+                                     fused=True if self.device.type == "cuda" else None)
         self.step = 0
         self.images_seen = 0
         self.wall_time = 0.0
@@ -154,6 +176,9 @@ class Trainer:
         if self.world > 1:
             self.ddp = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.net = self.ddp or self.model
+        if cfg.compile:
+            self.net = torch.compile(self.net)
 
     def _init_from(self, path: Path) -> None:
         """Start from another model's weights (same architecture); EMA starts from them too."""
@@ -176,6 +201,7 @@ class Trainer:
         return {"model": self.model.state_dict(), "ema": self.ema, "opt": self.opt.state_dict(),
                 "step": self.step, "images_seen": self.images_seen, "wall_time": self.wall_time,
                 "config": self.cfg.to_dict(), "bridge": json.dumps(asdict(self.bridge)),
+                "hardware": hardware_string(self.device),
                 "init": json.dumps(self.init_provenance)}
 
     def save(self) -> None:
@@ -207,8 +233,10 @@ class Trainer:
     # -- one step ------------------------------------------------------------------------------
     def loss(self, hq: torch.Tensor, lq: torch.Tensor, step: int):
         """Mean loss and per-sample (time index, loss) for bucketed logging."""
-        net = self.ddp or self.model
+        net = self.net
         per = hq.shape[0]
+        if self.cfg.channels_last:
+            hq, lq = hq.contiguous(memory_format=torch.channels_last), lq.contiguous(memory_format=torch.channels_last)
         if self.bridge.objective == "regression":
             with autocast(self.device, self.dtype):
                 out = net(lq, torch.zeros(per, device=self.device))
@@ -218,7 +246,8 @@ class Trainer:
             per_sample = err.flatten(1).mean(1) + self._perceptual(out, hq)
             return per_sample.mean(), None, per_sample
         x0, x1 = self.hashing.hash(hq, lq), self.hashing.endpoint_x1(lq)
-        n, z = step_noise(self.cfg, step, per * self.world, x0.shape[1:], self.schedule.interval)
+        n, z = step_noise(self.cfg, step, per * self.world, x0.shape[1:], self.schedule.interval,
+                          self.device if self.batched else None)
         n, z = n[self.rank * per:(self.rank + 1) * per], z[self.rank * per:(self.rank + 1) * per]
         n, z = n.to(self.device), z.to(self.device)
         xt = self.schedule.q_sample(n, x0, x1, ot_ode=self.cfg.ot_ode, noise=z)
@@ -247,7 +276,7 @@ class Trainer:
         hq, lq = sampler.batch(self.step, cfg.batch, self.rank, self.world)
         hq, lq = hq.to(self.device), lq.to(self.device)
         for group in self.opt.param_groups:
-            group["lr"] = lr_at(cfg, self.step)
+            group["lr"] = lr_at(cfg, self.step, self.wall_time)
         loss, n, per_sample = self.loss(hq, lq, self.step)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -262,7 +291,8 @@ class Trainer:
             loss_value /= self.world
         self.step += 1
         self.images_seen += cfg.batch
-        return {"loss": float(loss_value), "grad_norm": float(grad_norm), "t": n, "per_sample": per_sample.detach()}
+        # tensors, not floats: reading a value waits for the GPU, so the loop reads them only when it logs
+        return {"loss": loss_value, "grad_norm": grad_norm, "t": n, "per_sample": per_sample.detach()}
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -275,7 +305,7 @@ class Trainer:
         log = (self.run_dir / "log.jsonl").open("a") if self.rank == 0 else None
         start_wall, window_t, window_imgs = time.time(), time.time(), 0
         wall_at_start = self.wall_time
-        buckets = np.zeros((2, TIME_BUCKETS))
+        buckets = torch.zeros(2, TIME_BUCKETS, device=self.device, dtype=torch.float64)
         report(self.callback, "train", self.step, cfg.steps, "resumed" if resumed else "started")
         try:
             while self.step < cfg.steps:
@@ -286,23 +316,25 @@ class Trainer:
                 window_imgs += cfg.batch
                 self.wall_time = wall_at_start + time.time() - start_wall
                 if info["t"] is not None:
-                    b = (info["t"].cpu().numpy() * TIME_BUCKETS // self.schedule.interval).astype(int)
-                    np.add.at(buckets[0], b, info["per_sample"].float().cpu().numpy())
-                    np.add.at(buckets[1], b, 1)
+                    b = (info["t"].to(self.device) * TIME_BUCKETS // self.schedule.interval).long()
+                    buckets[0].index_add_(0, b, info["per_sample"].double())
+                    buckets[1].index_add_(0, b, torch.ones_like(b, dtype=torch.float64))
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    loss, grad_norm = float(info["loss"]), float(info["grad_norm"])
                     rate = window_imgs / max(1e-9, time.time() - window_t)
-                    record = {"step": self.step, "loss": info["loss"], "lr": lr_at(cfg, self.step - 1),
-                              "grad_norm": info["grad_norm"], "images_per_s": rate,
+                    record = {"step": self.step, "loss": loss, "lr": self.opt.param_groups[0]["lr"],
+                              "grad_norm": grad_norm, "images_per_s": rate,
+                              "tflops": round(rate * self.train_flops / 1e12, 3),
                               "images_seen": self.images_seen, "wall_s": round(self.wall_time, 1)}
                     if buckets[1].sum():
-                        record["loss_by_t"] = [round(s / c, 6) if c else None for s, c in zip(*buckets)]
+                        record["loss_by_t"] = [round(s / c, 6) if c else None for s, c in zip(*buckets.tolist())]
                     if log:
                         log.write(json.dumps(record) + "\n")
                         log.flush()
                     buckets[:] = 0
                     window_t, window_imgs = time.time(), 0
                     report(self.callback, "train", self.step, cfg.steps,
-                           f"loss {info['loss']:.4f}  {rate:.1f} img/s")
+                           f"loss {loss:.4f}  {rate:.1f} img/s  {record['tflops']:.3g} TFLOP/s")
                 if self.step % cfg.ckpt_every == 0:
                     self.save()
                 if self.rank == 0 and cfg.sample_every and self.step % cfg.sample_every == 0:
