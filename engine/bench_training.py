@@ -74,10 +74,9 @@ def bench_train_steps(faces: np.ndarray, device: torch.device, batch: int, repea
 
 
 def training_section(device: torch.device, batch: int, repeats: int, preset: Optional[str], data: Optional[str],
-                     variants: bool = False) -> list[str]:
+                     variants: bool = False, size: int = 128) -> list[str]:
     from .training.data import load_faces
 
-    size = 128
     faces = load_faces(Path(data), size, limit=2048) if data else synthetic_faces(max(batch, 512), size)
     preset = preset or ("gpu" if device.type == "cuda" else "small")
     lines = [f"### Training throughput, batch {batch} ({'faces from ' + Path(data).name if data else 'synthetic faces'}, "

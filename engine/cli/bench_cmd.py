@@ -32,6 +32,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--train-preset", default=None, help="network preset for the training steps (default: gpu on "
                    "CUDA, small elsewhere)")
     p.add_argument("--train-data", default=None, help="face folder or pack (default: synthetic faces)")
+    p.add_argument("--train-size", type=int, default=128, help="face size for the training benchmark")
     p.add_argument("--train-variants", action="store_true", help="also time channels_last and torch.compile")
     p.add_argument("--out", default=None, help="write the report (Markdown) here")
     p.set_defaults(func=run)
@@ -51,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     steps = parse_steps(args.steps)
     batches = [int(b) for b in args.batch.split(",")]
     model = args.model or str(default_model_path())
-    session = open_session(model, device=args.device, precision=args.precision)
+    # the detector only for the whole-photo benchmarks (a bare GPU machine has no facexlib)
+    session = open_session(model, device=args.device, precision=args.precision,
+                           need_detector=bool(args.photos or args.memory))
     r = session.restorer
     default_steps = r.spec.defaults.steps
     lines = [f"## `facebridge bench` on {r.device.type.upper()}, {dt.date.today().isoformat()}", "",
@@ -123,7 +126,7 @@ def run_training(args: argparse.Namespace) -> int:
     lines = [f"## `facebridge bench --training` on {device.type.upper()}, {dt.date.today().isoformat()}", "",
              f"- Machine: {machine_line(device)}; torch threads {torch.get_num_threads()}", ""]
     lines += training_section(device, args.train_batch, args.repeats, args.train_preset, args.train_data,
-                              args.train_variants)
+                              args.train_variants, size=args.train_size)
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -35,13 +35,20 @@ def test_rehearsal_pack_train_export_split_reassemble_restore(tmp_path):
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["count"] == 36 and len(manifest["shards"]) > 1  # several shards, as a big pack travels
 
+    r = kit("plan", "--pack", pack)
+    assert r.returncode == 0 and '"carry"' in r.stdout and "device_kit.py train" in r.stdout, r.stderr
+
     r = kit("train", "--out", out, "--pack", pack, "--run", run, "--stage", stage, "--preset", "tiny",
-            "--image-size", 32, "--batch", 8, "--minutes", 0.05, "--warmup", 2, "--log-every", 2, "--device", "cpu")
+            "--image-size", 32, "--batch", 8, "--minutes", 0.05, "--warmup", 2, "--log-every", 2, "--device", "cpu",
+            "--bench", "quick", "--bench-timeout", 120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "img/s" in r.stdout and "TFLOP/s" in r.stdout  # throughput is printed as it trains
     returned = sorted(p.name for p in out.iterdir())
     assert len(returned) <= device_kit.OUT_FILES and "log.jsonl" in returned and "parts.json" in returned
     assert all((out / f).stat().st_size <= 16 * 2**20 for f in returned)
+    bench = (out / "bench.md").read_text()
+    assert "failed" not in bench and "ran past" not in bench, bench
+    assert "per step" in bench and "Batched data path" in bench and "training step" in bench
 
     model = device_kit.reassemble(out, tmp_path / "here" / "model.safetensors")
     from engine.restorer import Restorer

@@ -82,6 +82,25 @@ def test_matched_time_sampling_visits_the_sampler_indices():
     assert np.isin(uniform.numpy(), sorted(visited)).mean() < 0.05
 
 
+def test_vectorised_time_draws_equal_the_per_sample_loop_runs_were_made_with():
+    """Resuming a run started before the draw was vectorised must continue with the same times."""
+    from engine.training.loop import _visited
+
+    cfg = TrainConfig(data="", out="", time_sampling="steps")
+    got = draw_times(cfg, torch.Generator().manual_seed(5), 300, 1000)
+    g = torch.Generator().manual_seed(5)
+    n = torch.randint(0, 1000, (300,), generator=g)
+    visited = _visited(cfg.step_counts, 1000)
+    pick = torch.randint(0, len(visited), (300,), generator=g)
+    where = torch.rand(300, generator=g, dtype=torch.float64)
+    keep_uniform = torch.rand(300, generator=g) < cfg.uniform_share
+    for j in range(300):
+        if not keep_uniform[j]:
+            indices = visited[int(pick[j])]
+            n[j] = indices[min(len(indices) - 1, int(where[j] * len(indices)))]
+    assert torch.equal(got, n)
+
+
 def test_step_noise_depends_only_on_seed_and_step():
     cfg = TrainConfig(data="", out="", time_sampling="steps")
     a = step_noise(cfg, 7, 8, (3, 4, 4), 1000)

@@ -40,8 +40,9 @@ def losses(run: Path) -> list[float]:
     return [json.loads(line)["loss"] for line in (run / "log.jsonl").read_text().splitlines()]
 
 
-def test_training_runs_and_resumes_exactly(faces_dir, tmp_path):
-    straight = Trainer(cfg(faces_dir, tmp_path / "a"))
+@pytest.mark.parametrize("data_path", ["per-sample", "batched"])
+def test_training_runs_and_resumes_exactly(faces_dir, tmp_path, data_path):
+    straight = Trainer(cfg(faces_dir, tmp_path / "a", data_path=data_path))
     straight.run()
 
     token = CancelToken()
@@ -51,9 +52,9 @@ def test_training_runs_and_resumes_exactly(faces_dir, tmp_path):
             token.cancel()
 
     with pytest.raises(Cancelled):
-        Trainer(cfg(faces_dir, tmp_path / "b"), callback=stop_at_three, cancel=token).run()
+        Trainer(cfg(faces_dir, tmp_path / "b", data_path=data_path), callback=stop_at_three, cancel=token).run()
     assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"] == 3
-    resumed = Trainer(cfg(faces_dir, tmp_path / "b"))
+    resumed = Trainer(cfg(faces_dir, tmp_path / "b", data_path=data_path))
     resumed.run()
     assert resumed.step == 6
     for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
@@ -61,6 +62,7 @@ def test_training_runs_and_resumes_exactly(faces_dir, tmp_path):
     for p, q in zip(straight.ema, resumed.ema):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
     assert losses(tmp_path / "a") == losses(tmp_path / "b")
+    assert straight.batched == (data_path == "batched")
 
 
 def test_regression_objective_and_export(faces_dir, tmp_path):
@@ -94,3 +96,7 @@ def test_ddp_two_gloo_processes_match_one_process(faces_dir, tmp_path):
                          env=env, capture_output=True, text=True, timeout=300)
     assert ddp.returncode == 0, ddp.stderr[-2000:]
     np.testing.assert_allclose(losses(tmp_path / "one"), losses(tmp_path / "two"), rtol=1e-4, atol=1e-5)
+
+
+def test_auto_data_path_is_per_sample_on_a_cpu(faces_dir, tmp_path):
+    assert not Trainer(cfg(faces_dir, tmp_path / "a")).batched
