@@ -27,7 +27,7 @@ STATUSES = ("waiting", "running", "done", "no_face", "skipped", "failed", "cance
 @dataclass(frozen=True)
 class OutputOptions:
     output_dir: Optional[Path] = None  # None: a `restored/` folder beside each input
-    suffix: str = ""
+    suffix: str = "_restored"  # one naming convention for the CLI, the batch and the app's Save
     ext: str = "auto"  # auto = the input's format when writable, else PNG
     quality: int = 95
     skip_existing: bool = False

@@ -16,6 +16,7 @@ from engine.io.images import Photo, read_image
 from engine.pipeline import PhotoRestorer, PhotoResult, RestoreOptions, to_8bit
 from engine.progress import PauseToken, Progress
 from engine.session import open_session
+from engine.threads import apply_cpu_threads
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,11 @@ class SessionCache:
         if self.session is None or key != self.key:
             self.session = open_session(key.model, device=key.device, precision=key.precision, detector=key.detector)
             self.key = key
+            apply_cpu_threads(self.session.restorer.device)
             self.sec_per_step = measure_step(self.session)
+            return self.session
+        # every job: only the cores other programs leave idle (a full pool under load is several times slower)
+        apply_cpu_threads(self.session.restorer.device)
         return self.session
 
 

@@ -33,6 +33,8 @@ from .widgets.grid_view import GridView
 from .welcome import WelcomeView
 
 FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(READ_SUFFIXES)) + ")"
+SAVE_FILTERS = ("PNG (*.png)", "JPEG (*.jpg *.jpeg)", "WebP (*.webp)", "TIFF (*.tif *.tiff)")
+SAVE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 MAX_RECENT = 8
 
 
@@ -101,6 +103,8 @@ class MainWindow(QMainWindow):
         prow.addWidget(self.preview)
         col.addLayout(prow)
         col.addWidget(self.faces, 1)
+        # a fixed width: the panel must not change size between states and move buttons under the mouse
+        side.setFixedWidth(360)
         splitter = QSplitter()
         splitter.addWidget(self.view)
         splitter.addWidget(side)
@@ -179,6 +183,7 @@ class MainWindow(QMainWindow):
         self.faces.faceActivated.connect(self.zoom_to_face)
         self.faces.alignedModeRequested.connect(lambda: self.restore(aligned=True))
         self.faces.selectionChanged.connect(self.update_estimate)
+        self.faces.selectionChanged.connect(self._selection_note)
         self.controls.changed.connect(self.update_estimate)
         self.grid.cellChosen.connect(self.show_run)
         self.grid.keepRequested.connect(self.keep_run)
@@ -321,6 +326,7 @@ class MainWindow(QMainWindow):
         self.opened, self.result = opened, None
         self.stack.setCurrentWidget(self.photo_page)  # first, so the view fits at its real size
         self.view.set_images(to_pixmap(opened.photo.pixels), None)
+        self.view.set_split(0.5)  # a new photo starts with the slider in the middle
         self.faces.set_faces(opened.crops)
         self.setWindowTitle(f"FaceBridge - {Path(name).name}")
         n = len(opened.faces)
@@ -396,17 +402,32 @@ class MainWindow(QMainWindow):
         self.runs = runs
         self.grid.set_runs(self.opened.photo.pixels, runs)
         self.stack.setCurrentWidget(self.grid)
-        self.progress_label.setText(f"Compared {len(runs)} step counts")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.progress_label.setText(f"Compared {len(runs)} step counts. Select one in the grid; Keep makes it the "
+                                    "result that Save writes.")
 
     def show_run(self, i: int) -> None:
         self.view.set_images(to_pixmap(self.opened.photo.pixels), to_pixmap(self.runs[i].result.photo.pixels),
                              keep_view=True)
         self.stack.setCurrentWidget(self.photo_page)
+        kept = f"the kept result ({steps_label(self.result.steps)})" if self.result else "nothing yet (Keep it first)"
+        self.progress_label.setText(f"Viewing {steps_label(self.runs[i].steps)} from the comparison. "
+                                    f"Save writes {kept}.")
 
     def keep_run(self, i: int) -> None:
         run = self.runs[i]
         self.on_restored(jobs.RestoredPhoto(run.result, run.seconds, run.steps))
         self.stack.setCurrentWidget(self.photo_page)
+        self._busy_changed(self.runner.busy)  # Save is now possible
+        self.progress_label.setText(f"Kept {steps_label(run.steps)} as the result: Save writes it.")
+
+    def _selection_note(self) -> None:
+        """Unticking or ticking a face changes the result only when Restore runs again: say so at once."""
+        if self.result is not None and self.opened is not None:
+            n = sum(self.faces.included())
+            self.progress_label.setText(f"{n} of {len(self.opened.faces)} face(s) ticked: press Restore to apply; "
+                                        "the view still shows the last result.")
 
     def export_grid(self) -> None:
         from engine.compare import render_grid
@@ -465,6 +486,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
 
     def on_error(self, info) -> None:
+        self.statusBar().clearMessage()  # not "Opening …" any more
         self.progress_label.setText(f"Error: {info.message}")
         if isinstance(info.exception, DeviceOutOfMemory) and self.controls.device.currentData() != "cpu":
             if show_error(self, info, retry_text="Retry on CPU"):
@@ -520,33 +542,55 @@ class MainWindow(QMainWindow):
             self.controls.estimate.setText(f"≈ {shown} for {max(1, faces)} face(s)")
 
     # -- saving ----------------------------------------------------------------------------------
-    def _default_output(self) -> Path:
+    def _output_name(self) -> str:
+        """<name>_restored.<ext>: the convention the CLI and the batch use too."""
         src = self.opened.photo.path if self.opened else None
         if src is None:
-            return Path.home() / "restored.png"
-        return src.parent / "restored" / f"{src.stem}_restored{src.suffix or '.png'}"
+            return "restored.png"
+        ext = src.suffix.lower() if src.suffix.lower() in SAVE_SUFFIXES else ".png"
+        return f"{src.stem}_restored{ext}"
+
+    def save_folder(self) -> Optional[Path]:
+        folder = str(self.settings.value("save/folder", "") or "")
+        return Path(folder) if folder and Path(folder).is_dir() else None
 
     def save(self) -> None:
-        if self.result is not None:
-            self._write(str(self._default_output()), self.result.result.photo)
+        """The first save asks where (Save as); later saves go to the folder chosen then, with the usual name."""
+        if self.result is None:
+            return
+        folder = self.save_folder()
+        if folder is None:
+            self.save_as()
+        else:
+            self._write(str(folder / self._output_name()), self.result.result.photo)
 
     def save_as(self) -> None:
         if self.result is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save result as", str(self._default_output()),
-                                              "PNG (*.png);;JPEG (*.jpg);;WebP (*.webp);;TIFF (*.tif)")
-        if path:
-            self._write(path, self.result.result.photo)
+        src = self.opened.photo.path if self.opened else None
+        folder = self.save_folder() or (src.parent if src else Path.home())
+        name = self._output_name()
+        selected = next(f for f in SAVE_FILTERS if Path(name).suffix in f)
+        path, chosen = QFileDialog.getSaveFileName(self, "Save result as", str(folder / name), ";;".join(SAVE_FILTERS),
+                                                   selected)
+        if not path:
+            return
+        if Path(path).suffix.lower() not in SAVE_SUFFIXES:  # no extension typed: the chosen filter's
+            path += (chosen or selected).split("*")[1].split()[0].rstrip(")")
+        if self._write(path, self.result.result.photo):
+            self.settings.setValue("save/folder", str(Path(path).parent))
+            self.statusBar().showMessage(f"Saved {path}. Ctrl+S now saves into {Path(path).parent}", 8000)
 
-    def _write(self, path: str, photo: Photo) -> None:
+    def _write(self, path: str, photo: Photo) -> bool:
         try:
             target = write_image(path, photo, protect=(self.opened.photo.path if self.opened else None,))
         except Exception as exc:  # noqa: BLE001 - any write problem is shown, never raised into Qt
             from .workers import ErrorInfo
 
             show_error(self, ErrorInfo(type(exc).__name__, str(exc), ""))
-            return
+            return False
         self.statusBar().showMessage(f"Saved {target}", 8000)
+        return True
 
     def copy_result(self) -> None:
         if self.result is not None:

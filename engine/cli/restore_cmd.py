@@ -12,44 +12,73 @@ from pathlib import Path
 from ..faces.types import DetectOptions
 from ..pipeline import RestoreOptions
 from ..progress import CancelToken, Progress
+from ..threads import apply_cpu_threads
 from .progress_bar import TerminalProgress
+
+
+def _bundled_default_steps() -> str:
+    """The bundled model's default step count, read from its metadata for the help text."""
+    try:
+        from ..io.checkpoints import read_spec
+        from .paths import default_model_path
+
+        return str(read_spec(default_model_path()).defaults.steps)
+    except Exception:  # noqa: BLE001 - help must print even without the model
+        return "the model's default"
 
 
 def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
     if single_steps:
-        p.add_argument("--steps", type=int, default=None, help="bridge steps, 1-999 (default: the model's)")
-    p.add_argument("--sampler", choices=["i2sb", "i3sb"], default=None)
-    p.add_argument("--eta", type=float, default=None, help="I3SB noise scale in [0, 1]")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    p.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto")
-    p.add_argument("--detector", choices=["auto", "retinaface", "retinaface_mobile", "mtcnn"], default="auto")
+        p.add_argument("--steps", type=int, default=None,
+                       help=f"bridge steps, 1-999: more steps, more detail and more time (default: the model's own, "
+                            f"{_bundled_default_steps()} for the bundled model)")
+    p.add_argument("--sampler", choices=["i2sb", "i3sb"], default=None,
+                   help="i2sb: the posterior sampler; i3sb: the implicit sampler, noise set by --eta (stochastic "
+                        "models only; the bundled model is deterministic)")
+    p.add_argument("--eta", type=float, default=None, help="I3SB noise scale in [0, 1] (default 0.6)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed of stochastic models (default 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="where the network runs; auto prefers a GPU (default auto)")
+    p.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
+                   help="network precision; auto = fp16 on a GPU, fp32 on the CPU")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for the network (default 0 = the cores other programs leave idle)")
+    p.add_argument("--detector", choices=["auto", "retinaface", "retinaface_mobile", "mtcnn"], default="auto",
+                   help="face detector; auto = RetinaFace when its weights are downloaded, else the bundled MTCNN")
     p.add_argument("--detector-weights", default=None, help="a local RetinaFace .pth file")
     p.add_argument("--model", default=None, help="model .safetensors (default: the bundled model)")
-    p.add_argument("--aligned", action="store_true", help="inputs are aligned face crops")
-    p.add_argument("--only-center-face", action="store_true")
-    p.add_argument("--only-largest-face", action="store_true")
-    p.add_argument("--max-faces", type=int, default=0)
-    p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than this (pixels)")
-    p.add_argument("--threshold", type=float, default=0.9, help="face detection confidence")
-    p.add_argument("--upscale", type=float, default=1.0, help="background upscale factor (Lanczos)")
+    p.add_argument("--aligned", action="store_true",
+                   help="inputs are already aligned face crops: no detection, each image is one face")
+    p.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
+    p.add_argument("--only-largest-face", action="store_true", help="restore only the largest face")
+    p.add_argument("--max-faces", type=int, default=0, help="restore at most this many faces, largest first (0 = all)")
+    p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than this (pixels, default 20)")
+    p.add_argument("--threshold", type=float, default=0.9, help="face detection confidence, 0-1 (default 0.9)")
+    p.add_argument("--upscale", type=float, default=1.0, help="background upscale factor, Lanczos (default 1)")
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("restore", help="restore the faces in photos and folders")
+    p = sub.add_parser("restore", help="restore the faces in photos and folders",
+                       description="Restore the faces in photos and folders. Outputs are named "
+                                   "<name>_restored.<ext> (as the app names them) in restored/ beside each input, or "
+                                   "in -o; originals are never overwritten.",
+                       epilog="exit codes: 0 every file succeeded (or had no face), 1 some files failed (each with "
+                              "its reason in --report), 2 usage error (bad option, no Ray cluster), 130 stopped "
+                              "by Ctrl-C after writing the report")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders")
     p.add_argument("-o", "--output", default=None, help="output folder (default: restored/ beside each input)")
     p.add_argument("--recursive", action="store_true")
     _common(p)
-    p.add_argument("--suffix", default="", help="added to output file names")
-    p.add_argument("--ext", choices=["auto", "png", "jpg", "webp", "tif"], default="auto")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality")
+    p.add_argument("--suffix", default="_restored", help="added to output file names (default _restored)")
+    p.add_argument("--ext", choices=["auto", "png", "jpg", "webp", "tif"], default="auto",
+                   help="output format; auto keeps the input's format where it can be written, else PNG")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output exists (resume)")
     p.add_argument("--report", default=None, help="write a JSON report here")
     p.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="spread the work over a Ray cluster: an address, 'auto' (running cluster) or 'local'")
     p.add_argument("--ray-replicas", type=int, default=0, help="model replicas (default: one per GPU)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
     p.set_defaults(func=run_restore)
 
@@ -85,6 +114,7 @@ def run_restore(args: argparse.Namespace) -> int:
         return _run_ray(args, items, missing, options, out)
     session = open_session(args.model, device=args.device, precision=args.precision, detector=args.detector,
                            detector_weights=args.detector_weights, need_detector=not args.aligned)
+    apply_cpu_threads(session.restorer.device, args.threads)
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())  # finish the report on Ctrl-C
     bar = FileProgress(sys.stderr, quiet=args.quiet or args.json, total=len(items))
@@ -166,6 +196,7 @@ def run_compare(args: argparse.Namespace) -> int:
     photo = read_image(args.image)
     session = open_session(args.model, device=args.device, precision=args.precision, detector=args.detector,
                            detector_weights=args.detector_weights, need_detector=not args.aligned)
+    apply_cpu_threads(session.restorer.device, args.threads)
     runs = compare_steps(session, photo, steps, options)
     grid = render_grid(photo, runs)
     target = Path(args.output) if args.output else Path(args.image).with_name(Path(args.image).stem + "_compare.png")

@@ -125,6 +125,9 @@ class CompareView(QWidget):
             self._draw(p, right, QRectF(half, 0, half, self.height()), origin_x=half)
             p.setPen(QPen(QColor(255, 255, 255, 160), 1))
             p.drawLine(QPointF(half, 0), QPointF(half, self.height()))
+            if self.after is not None:
+                self._label(p, "after" if self.flipped else "before", 8)
+                self._label(p, "before" if self.flipped else "after", half + 8)
         elif self.mode in ("before", "after") or self.after is None:
             show_before = (self.mode == "before") != self.flipped if self.after is not None else True
             self._draw(p, self.before if show_before else after, full)
@@ -137,10 +140,20 @@ class CompareView(QWidget):
             p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
             p.setBrush(QColor(255, 255, 255, 220))
             p.drawEllipse(QPointF(x, self.height() / 2), 7, 7)
-            p.setPen(QColor(255, 255, 255))
-            p.drawText(QPointF(8, 18), "after" if self.flipped else "before")
-            p.drawText(QPointF(self.width() - 44, 18), "before" if self.flipped else "after")
+            self._label(p, "after" if self.flipped else "before", 8)
+            self._label(p, "before" if self.flipped else "after", self.width() - 8, right=True)
         p.end()
+
+    def _label(self, p: QPainter, text: str, x: float, right: bool = False) -> None:
+        """A small caption on a dark tag, legible over light and dark photos alike."""
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
+        rect = QRectF(x - w if right else x, 8, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 160))
+        p.drawRoundedRect(rect, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     # -- interaction -----------------------------------------------------------------------------
     def _near_handle(self, pos: QPointF) -> bool:

@@ -1,5 +1,6 @@
 """The step-count comparison grid: whole photo and each face, one column per step count, labelled
-with the measured time. Clicking a cell shows it in the before/after view."""
+with the measured time. Clicking a cell selects its step count; "Compare with original" shows it in the
+before/after view, "Keep selected as result" makes it what Save writes."""
 
 from __future__ import annotations
 
@@ -28,13 +29,17 @@ class GridView(QWidget):
         bar = QHBoxLayout()
         self.info = QLabel("")
         self.back = QPushButton("Back to photo")
+        self.view = QPushButton("Compare with original")
         self.keep = QPushButton("Keep selected as result")
         self.export = QPushButton("Export grid…")
-        self.keep.setEnabled(False)
+        for b in (self.view, self.keep):
+            b.setEnabled(False)
+            b.setToolTip("Click a result in the grid first")
         self.back.clicked.connect(self.backRequested)
+        self.view.clicked.connect(lambda: self.cellChosen.emit(self.selected))
         self.keep.clicked.connect(lambda: self.keepRequested.emit(self.selected))
         self.export.clicked.connect(self.exportRequested)
-        for w in (self.info, self.back, self.keep, self.export):
+        for w in (self.info, self.back, self.view, self.keep, self.export):
             bar.addWidget(w)
         bar.insertStretch(1)
         self.grid_host = QWidget()
@@ -53,7 +58,9 @@ class GridView(QWidget):
                 w.deleteLater()
         self.runs = runs
         self.selected = None
-        self.keep.setEnabled(False)
+        self.cells = []  # (run index, button)
+        for b in (self.view, self.keep):
+            b.setEnabled(False)
         self.grid.addWidget(self._cell(photo_pixels, "original", None, 220), 0, 0)
         for j, r in enumerate(runs):
             self.grid.addWidget(self._cell(r.result.photo.pixels, f"{steps_label(r.steps)}\n{r.seconds:.2f} s", j, 220), 0, j + 1)
@@ -62,7 +69,7 @@ class GridView(QWidget):
             self.grid.addWidget(self._cell(runs[0].result.faces[k].before, f"face {k + 1}", None, 128), k + 1, 0)
             for j, r in enumerate(runs):
                 self.grid.addWidget(self._cell(r.result.faces[k].after, steps_label(r.steps), j, 128), k + 1, j + 1)
-        self.info.setText(f"{len(runs)} step counts, {faces} face(s). Click a result to compare it with the original.")
+        self.info.setText(f"{len(runs)} step counts, {faces} face(s). Click a result to select its step count.")
 
     def _cell(self, pixels, label: str, run_index, size: int) -> QToolButton:
         b = QToolButton()
@@ -74,11 +81,18 @@ class GridView(QWidget):
         b.setText(label)
         b.setAutoRaise(True)
         if run_index is not None:
-            b.setToolTip("Compare this result with the original")
+            b.setCheckable(True)
+            b.setToolTip("Select this step count")
             b.clicked.connect(lambda _=False, i=run_index: self._choose(i))
+            self.cells.append((run_index, b))
         return b
 
     def _choose(self, i: int) -> None:
+        """Select step count i: its whole column is highlighted, and both actions apply to it."""
         self.selected = i
-        self.keep.setEnabled(True)
-        self.cellChosen.emit(i)
+        for j, b in self.cells:
+            b.setChecked(j == i)
+        for b in (self.view, self.keep):
+            b.setEnabled(True)
+            b.setToolTip("")
+        self.info.setText(f"Selected: {steps_label(self.runs[i].steps)} ({self.runs[i].seconds:.2f} s).")

@@ -57,12 +57,13 @@ def test_restore_mixed_folder_report_and_resume(mixed, model, tmp_path, capsys):
     assert by_name["corrupt.jpg"]["status"] == "failed" and "corrupt.jpg" in by_name["corrupt.jpg"]["error"]
     assert by_name["noface.png"]["status"] == "no_face"
     assert "notes.txt" not in by_name
-    assert (out / "group.jpg").exists() and (out / "sub" / "фото.jpg").exists()
-    restored = np.asarray(Image.open(out / "group.jpg"))
+    # one naming convention with the app: <name>_restored.<ext>
+    assert (out / "group_restored.jpg").exists() and (out / "sub" / "фото_restored.jpg").exists()
+    restored = np.asarray(Image.open(out / "group_restored.jpg"))
     assert restored.shape == np.asarray(Image.open(mixed / "group.jpg")).shape
 
     # resume: what exists is skipped
-    (out / "sub" / "фото.jpg").unlink()
+    (out / "sub" / "фото_restored.jpg").unlink()
     main(["restore", str(mixed), "--recursive", "-o", str(out), "--model", model, "--steps", "2",
           "--report", str(report), "--skip-existing", "--quiet"])
     data = json.loads(report.read_text())
@@ -74,7 +75,7 @@ def test_default_output_beside_input_never_overwrites(mixed, model, capsys):
     before = (mixed / "group.jpg").read_bytes()
     assert main(["restore", str(mixed / "group.jpg"), "--model", model, "--steps", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["files"][0]["output"].endswith("restored/group.jpg")
+    assert report["files"][0]["output"].endswith("restored/group_restored.jpg")
     assert (mixed / "group.jpg").read_bytes() == before
     # asking for outputs in the input folder with no suffix would overwrite: refused per file
     code = main(["restore", str(mixed / "group.jpg"), "-o", str(mixed), "--model", model, "--steps", "1", "--quiet"])
@@ -87,7 +88,7 @@ def test_missing_input_and_aligned_mode(model, tmp_path, capsys):
     Image.fromarray(face_like(48)).save(face)
     assert main(["restore", str(face), "--aligned", "--model", model, "--steps", "2", "--quiet",
                  "-o", str(tmp_path / "o"), "--ext", "jpg"]) == 0
-    assert np.asarray(Image.open(tmp_path / "o" / "face.jpg")).shape == (48, 48, 3)
+    assert np.asarray(Image.open(tmp_path / "o" / "face_restored.jpg")).shape == (48, 48, 3)
 
 
 def test_compare_grid(mixed, model, tmp_path, capsys):

@@ -40,7 +40,7 @@ def test_grouping_and_prefetch_do_not_change_results(session, folder, tmp_path, 
     assert summary.count("done") == 5 and summary.count("failed") == 1  # the broken file, and the rest go on
     failed = next(f for f in summary.files if f.status == "failed")
     assert "broken.png" in failed.input and failed.error
-    assert failed.output is None and not (tmp_path / "out" / "broken.png").exists()  # never written
+    assert failed.output is None and not (tmp_path / "out" / "broken_restored.png").exists()  # never written
     for f in summary.files:
         if f.status == "done":
             # each file's own stage times, not the batch's elapsed time when it finished
@@ -48,5 +48,5 @@ def test_grouping_and_prefetch_do_not_change_results(session, folder, tmp_path, 
             assert f.seconds == pytest.approx(sum(f.timings.values()), abs=2e-3)
             assert f.output and f.seconds < summary.seconds
     for i in range(5):
-        assert (tmp_path / "out" / f"{i}.png").read_bytes() == (tmp_path / "ref" / f"{i}.png").read_bytes()
+        assert (tmp_path / "out" / f"{i}_restored.png").read_bytes() == (tmp_path / "ref" / f"{i}_restored.png").read_bytes()
     assert reference.count("done") == 5

@@ -146,8 +146,11 @@ def test_compare_grid_flow(qtbot, window, photo):
     window.run_compare((1, 2))
     wait_idle(qtbot, window)
     assert window.stack.currentWidget() is window.grid and len(window.runs) == 2
+    assert window.progress.value() == window.progress.maximum()  # not left at two thirds
     window.grid._choose(1)
+    window.grid.view.click()
     assert window.stack.currentWidget() is window.photo_page and window.view.after is not None
+    assert "Viewing 2 steps" in window.progress_label.text()
     window.keep_run(1)
     assert window.result.steps == 2
 
@@ -177,6 +180,46 @@ def test_error_dialog_for_corrupt_photo(qtbot, window, tmp_path, monkeypatch):
     window.open_path(str(bad))
     wait_idle(qtbot, window)
     assert shown and shown[0].kind == "ImageReadError" and "bad.jpg" in shown[0].message
+    assert "Opening" not in window.statusBar().currentMessage()
+
+
+def test_grid_keep_save_and_save_location(qtbot, window, tmp_path, monkeypatch):
+    """Compare without faces (a plain picture): select, keep, then the first Save asks where and later
+    saves follow that folder with the shared naming convention; Save as picks the filter of the format."""
+    from gui import main_window as mw
+
+    path = tmp_path / "crop.png"
+    Image.fromarray(face_like(64)).save(path)
+    window.open_path(str(path))
+    wait_idle(qtbot, window)
+    window.view.set_split(0.9)
+    window.run_compare((1, 2))
+    wait_idle(qtbot, window)
+    assert not window.grid.keep.isEnabled()
+    window.grid._choose(0)
+    assert window.grid.keep.isEnabled()
+    window.grid.keep.click()
+    assert window.result is not None and window.save_action.isEnabled()
+
+    asked = []
+    chosen = tmp_path / "exports"
+    chosen.mkdir()
+
+    def dialog(parent, caption, start, filters, selected):
+        asked.append((start, selected))
+        return str(chosen / "mine"), "JPEG (*.jpg *.jpeg)"  # typed without an extension
+
+    monkeypatch.setattr(mw.QFileDialog, "getSaveFileName", dialog)
+    window.save()  # first save: asks
+    assert len(asked) == 1 and asked[0][0].endswith("crop_restored.png") and asked[0][1].startswith("PNG")
+    assert (chosen / "mine.jpg").exists()
+    window.save()  # later saves: no dialog, the chosen folder, the usual name
+    assert len(asked) == 1 and (chosen / "crop_restored.png").exists()
+    assert not (tmp_path / "restored").exists()  # nothing created silently beside the photo
+
+    window.open_path(str(path))
+    wait_idle(qtbot, window)
+    assert window.view.split == 0.5  # a new photo starts with the slider in the middle
 
 
 def test_long_error_message_does_not_widen_the_window(qtbot, window, monkeypatch):
