@@ -48,6 +48,7 @@ class FileReport:
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)
     error: Optional[str] = None
+    warnings: list = field(default_factory=list)  # e.g. pages of a multi-page TIFF that were not restored
 
 
 def collect_inputs(paths: Iterable[Path], recursive: bool = False) -> tuple[list[BatchItem], list[FileReport]]:
@@ -238,6 +239,7 @@ class BatchRunner:
                 raise EngineError(f"{target}: refusing to overwrite an input image")
             write_image(target, photo, fmt=self.output.ext, quality=self.output.quality, protect=(photo.path,))
             rep.status = "done" if rep.faces else "no_face"
+            rep.warnings = list(photo.warnings)
         except (EngineError, OSError, ValueError) as exc:
             rep.status, rep.error, rep.output = "failed", str(exc), None
         rep.timings["write"] = round(time.perf_counter() - tw, 4)

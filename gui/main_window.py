@@ -340,6 +340,8 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         self.statusBar().showMessage(f"{Path(name).name}: {opened.photo.size[0]}x{opened.photo.size[1]}, "
                                      f"{n} face{'s' if n != 1 else ''} found", 8000)
+        if opened.photo.warnings:
+            self.progress_label.setText("Note: " + " ".join(opened.photo.warnings))
         self.update_estimate()
 
     # -- restoring -------------------------------------------------------------------------------

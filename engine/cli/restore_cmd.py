@@ -130,6 +130,8 @@ def run_restore(args: argparse.Namespace) -> int:
         for f in summary.files:
             if f.status == "failed":
                 print(f"failed: {f.error}", file=sys.stderr)
+            for w in f.warnings:
+                print(f"warning: {f.input}: {w}", file=sys.stderr)
         counts = ", ".join(f"{summary.count(s)} {s}" for s in ("done", "no_face", "skipped", "failed") if summary.count(s))
         print(f"{len(summary.files)} files ({counts}), {summary.faces} faces in {summary.seconds:.1f} s"
               + (" - cancelled" if summary.cancelled else ""))

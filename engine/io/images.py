@@ -44,6 +44,7 @@ class Photo:
     icc: Optional[bytes] = None
     dpi: Optional[tuple] = None
     extra: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)  # what the user should know about this file (e.g. lost pages)
 
     @property
     def bit_depth(self) -> int:
@@ -86,6 +87,10 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
                                    f"{max_pixels / 1e6:.0f} (possible decompression bomb)")
     meta = dict(format=im.format or "", exif=im.info.get("exif"), icc=im.info.get("icc_profile"),
                 dpi=im.info.get("dpi"))
+    pages = int(getattr(im, "n_frames", 1) or 1)
+    if pages > 1:  # restoring every page of a scanned album is not supported: say so, never drop them silently
+        meta["warnings"] = [f"{im.format or 'image'} file has {pages} pages; only page 1 is restored, the other "
+                            f"{pages - 1} are not in the output"]
     try:
         if _is_16bit(im, data):
             photo = _read_16bit(data, im, path)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-COLUMNS = ("file", "status", "faces", "seconds", "error")
+COLUMNS = ("file", "status", "faces", "seconds", "error / note")
 
 
 class BatchView(QWidget):
@@ -118,7 +118,8 @@ class BatchView(QWidget):
         if row >= self.table.rowCount():
             return
         values = (report.input, report.status, str(report.faces) if report.faces else "",
-                  f"{report.seconds:.2f}" if report.seconds else "", report.error or "")
+                  f"{report.seconds:.2f}" if report.seconds else "",
+                  report.error or "; ".join(getattr(report, "warnings", []) or []))
         for c, v in enumerate(values):
             self.table.item(row, c).setText(v)
         if report.status in ("done", "no_face", "skipped", "failed"):

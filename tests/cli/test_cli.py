@@ -78,7 +78,8 @@ def test_default_output_beside_input_never_overwrites(mixed, model, capsys):
     assert report["files"][0]["output"].endswith("restored/group_restored.jpg")
     assert (mixed / "group.jpg").read_bytes() == before
     # asking for outputs in the input folder with no suffix would overwrite: refused per file
-    code = main(["restore", str(mixed / "group.jpg"), "-o", str(mixed), "--model", model, "--steps", "1", "--quiet"])
+    code = main(["restore", str(mixed / "group.jpg"), "-o", str(mixed), "--suffix", "", "--model", model, "--steps", "1",
+                 "--quiet"])
     assert code == 1 and (mixed / "group.jpg").read_bytes() == before
 
 

@@ -81,8 +81,33 @@ def test_cmyk_palette_and_gray(tmp_path):
 def test_multipage_tiff_first_page(tmp_path):
     a, b = Image.fromarray(face_like(16, 1)), Image.fromarray(np.zeros((8, 8, 3), np.uint8))
     path = tmp_path / "m.tif"
-    a.save(path, save_all=True, append_images=[b])
-    assert read_image(path).pixels.shape == (16, 16, 3)
+    a.save(path, save_all=True, append_images=[b, b])
+    photo = read_image(path)
+    assert photo.pixels.shape == (16, 16, 3)
+    assert photo.warnings and "3 pages" in photo.warnings[0] and "page 1" in photo.warnings[0]
+    single = tmp_path / "s.tif"
+    a.save(single)
+    assert read_image(single).warnings == []
+
+
+def test_multipage_tiff_warning_reaches_the_batch_report(tmp_path):
+    """The lost pages are named in --report and on the terminal, not dropped silently."""
+    import json
+
+    from engine.cli.main import main
+
+    from .helpers import tiny_model, tiny_spec
+    from engine.io.checkpoints import save_checkpoint
+
+    spec = tiny_spec("cat", size=32)
+    model = save_checkpoint(tmp_path / "m.safetensors", tiny_model(spec), spec)
+    path = tmp_path / "album.tif"
+    Image.fromarray(face_like(32, 1)).save(path, save_all=True, append_images=[Image.fromarray(face_like(32, 2))])
+    report = tmp_path / "r.json"
+    assert main(["restore", str(path), "--aligned", "--model", str(model), "--steps", "1", "-o", str(tmp_path / "o"),
+                 "--report", str(report), "--quiet"]) == 0
+    entry = json.loads(report.read_text())["files"][0]
+    assert entry["status"] == "done" and "2 pages" in entry["warnings"][0]
 
 
 @pytest.mark.parametrize("content,reason", [
