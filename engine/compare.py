@@ -21,10 +21,10 @@ class StepRun:
     result: PhotoResult
 
 
-
 def steps_label(n: int) -> str:
     """'1 step', '4 steps'."""
     return f"{n} step" + ("" if n == 1 else "s")
+
 
 def compare_steps(session: PhotoRestorer, photo: Photo, steps: Sequence[int], options: RestoreOptions, *,
                   callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> list[StepRun]:
@@ -54,7 +54,8 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 
 
 def render_grid(photo: Photo, runs: list[StepRun], cell: int = 256) -> np.ndarray:
-    """Row 0: whole photo (original, then each step count); one row per face below it."""
+    """Row 0: whole photo (original, then each step count); one row per face below it. Every column has
+    the same width, faces included, so the face rows fill the grid under the photos."""
     def fit(img, w):
         img = to_8bit(img)
         h = max(1, round(img.shape[0] * w / img.shape[1]))
@@ -66,9 +67,9 @@ def render_grid(photo: Photo, runs: list[StepRun], cell: int = 256) -> np.ndarra
     rows = [np.concatenate(top, axis=1)]
     faces = len(runs[0].result.faces) if runs else 0
     for k in range(faces):
-        cells = [_label(cv2.resize(runs[0].result.faces[k].before, (cell, cell)), f"face {k + 1}")]
+        cells = [_label(fit(runs[0].result.faces[k].before, width), f"face {k + 1}")]
         for r in runs:
-            cells.append(_label(cv2.resize(r.result.faces[k].after, (cell, cell)), steps_label(r.steps)))
+            cells.append(_label(fit(r.result.faces[k].after, width), steps_label(r.steps)))
         row = np.concatenate(cells, axis=1)
         pad = rows[0].shape[1] - row.shape[1]
         rows.append(np.pad(row, ((0, 0), (0, max(0, pad)), (0, 0)), constant_values=24))
