@@ -69,6 +69,33 @@ class SamplingDefaults:
     steps: int = 4
     sampler: str = "i2sb"
     eta: float = 0.6
+    # Step guidance the model carries from its own evaluation (empty for models never measured): a metric
+    # per step count (lower is better), what it was measured on, and the step counts to compare by default.
+    measured: dict = field(default_factory=dict)  # {"1": 0.197, "8": 0.166, ...}
+    measured_on: str = ""  # e.g. "LPIPS, UTKFace eval, moderate, 300 faces"
+    compare: str = ""  # e.g. "1,4,8,16"
+
+    def measured_steps(self) -> list[int]:
+        return sorted(int(k) for k in self.measured)
+
+    def useful_max(self) -> int:
+        """The largest measured step count; beyond it nothing says more steps still help (0 = unmeasured)."""
+        return max(self.measured_steps(), default=0)
+
+    def note(self, steps: int) -> str:
+        """A short line on what the model's own measurement says about this step count ('' = nothing)."""
+        if not self.measured:
+            return ""
+        counts = self.measured_steps()
+        best = min(counts, key=lambda c: self.measured[str(c)])
+        metric = self.measured_on.replace(",", " ").split()[0] if self.measured_on else "score"
+        if str(steps) in self.measured:
+            tail = ", the best measured" if steps == best else ""
+            return f"measured {metric} {self.measured[str(steps)]:.3f} at {steps} step{'s' * (steps != 1)}{tail}"
+        if steps > counts[-1]:
+            return (f"not measured beyond {counts[-1]} steps (best: {metric} {self.measured[str(best)]:.3f} at "
+                    f"{best}); more steps take longer and may not help")
+        return ""
 
 
 @dataclass(frozen=True)

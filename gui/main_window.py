@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.controls.steps.setValue(int(s.value("restore/steps", default)) if same_model else default)
         if spec is not None:
             self.controls.set_deterministic(spec.bridge.ot_ode or spec.bridge.objective == "regression")
+            self.controls.set_guidance(spec.defaults)
         idx = self.controls.device.findData(s.value("restore/device", "auto"))
         self.controls.device.setCurrentIndex(max(0, idx))
         self.controls.seed.setValue(int(s.value("restore/seed", 0)))
@@ -380,8 +381,13 @@ class MainWindow(QMainWindow):
     def compare_steps_dialog(self) -> None:
         if self.opened is None or self.runner.busy:
             return
+        spec = self._model_spec()
+        model_default = (spec.defaults.compare if spec and spec.defaults.compare else "1,4,16")
+        # the last list typed for this model, else the model's own suggestion (from its measured curve)
+        same_model = self.settings.value("compare/steps_model", "") == self._model_name()
         text, ok = QInputDialog.getText(self, "Compare step counts", "Step counts (comma separated):",
-                                        text=str(self.settings.value("compare/steps", "1,4,16,100")))
+                                        text=str(self.settings.value("compare/steps", model_default)
+                                                 if same_model else model_default))
         if not ok:
             return
         from engine.evaluation.run import parse_steps
@@ -392,6 +398,7 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
             return
         self.settings.setValue("compare/steps", text)
+        self.settings.setValue("compare/steps_model", self._model_name())
         self.run_compare(steps)
 
     def run_compare(self, steps) -> None:

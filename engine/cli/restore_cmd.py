@@ -84,7 +84,9 @@ def add_parsers(sub) -> None:
 
     c = sub.add_parser("compare", help="restore one photo at several step counts and make a labelled grid")
     c.add_argument("image")
-    c.add_argument("--steps", dest="step_list", default="1,4,16,100")
+    c.add_argument("--steps", dest="step_list", default=None,
+                   help="comma-separated step counts (default: the model's suggestion from its measured curve, "
+                        "else 1,4,16)")
     c.add_argument("-o", "--output", default=None, help="grid image path (default: <image>_compare.png)")
     _common(c, single_steps=False)
     c.set_defaults(func=run_compare)
@@ -183,6 +185,16 @@ class FileProgress(TerminalProgress):
         pass
 
 
+def _model_compare_default(model) -> str:
+    from ..io.checkpoints import read_spec
+    from .paths import default_model_path
+
+    try:
+        return read_spec(Path(model) if model else default_model_path()).defaults.compare or "1,4,16"
+    except Exception:  # noqa: BLE001 - a missing model is reported by open_session just after
+        return "1,4,16"
+
+
 def run_compare(args: argparse.Namespace) -> int:
     from ..compare import compare_steps, render_grid
     from ..evaluation.run import parse_steps
@@ -190,7 +202,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from ..session import open_session
 
     try:
-        steps = parse_steps(args.step_list)
+        steps = parse_steps(args.step_list or _model_compare_default(args.model))
         options = restore_options(args)
     except ValueError as exc:
         print(f"facebridge compare: error: {exc}", file=sys.stderr)

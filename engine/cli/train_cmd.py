@@ -40,6 +40,14 @@ def add_parsers(sub) -> None:
     e.add_argument("--fp32", action="store_true", help="store float32 weights instead of float16")
     e.set_defaults(func=run_export)
 
+    a = sub.add_parser("annotate", help="store a model's measured step curve (from `facebridge eval --out`) in "
+                       "its metadata, so the app and CLI can guide step choices")
+    a.add_argument("model")
+    a.add_argument("--eval", required=True, help="JSON written by `facebridge eval --out`")
+    a.add_argument("--compare", default="", help="step counts to compare by default (default: 1, 4, the model's "
+                   "default and 16, where measured)")
+    a.set_defaults(func=run_annotate)
+
 
 def run_train(args: argparse.Namespace) -> int:
     from ..training.loop import train
@@ -64,6 +72,16 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     bar.close()
     print(json.dumps(result))
+    return 0
+
+
+def run_annotate(args: argparse.Namespace) -> int:
+    from ..io.checkpoints import read_spec
+    from ..training.export import annotate_model
+
+    path = annotate_model(Path(args.model), Path(args.eval), args.compare)
+    d = read_spec(path).defaults
+    print(f"{path}: measured {d.measured} ({d.measured_on}); compare {d.compare}")
     return 0
 
 

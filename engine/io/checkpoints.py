@@ -33,6 +33,20 @@ def save_checkpoint(path: Path, model: UNet, spec: ModelSpec, *, dtype: torch.dt
     return path
 
 
+def rewrite_spec(path: Path, spec: ModelSpec) -> Path:
+    """Replace a checkpoint's metadata, keeping its tensors byte for byte (same dtype), atomically."""
+    path = Path(path)
+    old, tensors = _open(path, load_tensors=True)
+    if old.network != spec.network:
+        raise ValueError("the new spec describes a different network")
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+                "spec": json.dumps(spec.to_metadata(), sort_keys=True)}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+    return path
+
+
 def read_spec(path: Path) -> ModelSpec:
     """Read only the metadata of a checkpoint (cheap; no tensors are loaded)."""
     spec, _ = _open(Path(path), load_tensors=False)

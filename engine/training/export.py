@@ -64,6 +64,30 @@ def export_run(run: Path, output: Path, *, template_from: Optional[str] = None, 
     return save_checkpoint(Path(output), model, spec, dtype=torch.float16 if fp16 else torch.float32)
 
 
+def step_guidance(eval_json: Path, metric: str = "lpips") -> tuple[dict, str]:
+    """{step count: metric} and a description, from a `facebridge eval --out` JSON."""
+    result = json.loads(Path(eval_json).read_text())
+    measured = {str(r["steps"]): round(float(r[metric]), 4) for r in result["rows"] if r.get("steps", 0) > 0}
+    if not measured:
+        raise ValueError(f"{eval_json} holds no restored rows")
+    cfg = result.get("config", {})
+    return measured, (f"{metric.upper()} (lower is better), {Path(cfg.get('hq', 'eval')).parent.name or 'eval'} "
+                      f"{Path(cfg.get('hq', 'eval')).name}, {cfg.get('degradation', '?')}, {result.get('faces', '?')} faces")
+
+
+def annotate_model(model: Path, eval_json: Path, compare: str = "") -> Path:
+    """Store the model's own measured step curve (and the step counts to compare) in its metadata."""
+    from dataclasses import replace
+
+    from ..io.checkpoints import read_spec, rewrite_spec
+
+    spec = read_spec(Path(model))
+    measured, on = step_guidance(eval_json)
+    compare = compare or ",".join(k for k in sorted(measured, key=int) if int(k) in (1, 4, spec.defaults.steps, 16))
+    return rewrite_spec(Path(model), replace(spec, defaults=replace(spec.defaults, measured=measured, measured_on=on,
+                                                                     compare=compare)))
+
+
 def _last_log(run: Path) -> dict:
     log = run / "log.jsonl"
     if not log.exists():

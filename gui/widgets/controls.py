@@ -30,14 +30,17 @@ class Controls(QWidget):
         self.slider.valueChanged.connect(self._slider_to_steps)
         form.addRow("Steps", self.steps)
         form.addRow(self.slider)
-        presets = QHBoxLayout()
-        for n in PRESETS:
-            b = QPushButton(str(n))
-            b.setFixedWidth(38)
-            b.setToolTip(f"{n} step{'s' if n > 1 else ''}")
-            b.clicked.connect(lambda _=False, n=n: self.steps.setValue(n))
-            presets.addWidget(b)
-        form.addRow(presets)
+        self.presets = QHBoxLayout()
+        self._set_presets(PRESETS, {})
+        form.addRow(self.presets)
+        # what the model's own evaluation says about the chosen step count (models that carry a curve)
+        self.guidance = QLabel("")
+        self.guidance.setObjectName("guidance")
+        self.guidance.setWordWrap(True)
+        self.guidance.hide()
+        form.addRow(self.guidance)
+        self._defaults = None
+        self.steps.valueChanged.connect(self._update_guidance)
 
         self.sampler = QComboBox()
         self.sampler.addItem("I2SB (posterior)", "i2sb")
@@ -83,6 +86,40 @@ class Controls(QWidget):
         for w in (self.steps, self.sampler, self.eta, self.seed, self.device, self.precision):
             sig = getattr(w, "valueChanged", None) or w.currentIndexChanged
             sig.connect(self.changed)
+
+    def _set_presets(self, counts, measured: dict, measured_on: str = "") -> None:
+        while self.presets.count():
+            w = self.presets.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        for n in counts:
+            b = QPushButton(str(n))
+            b.setFixedWidth(38)
+            tip = f"{n} step{'s' if n > 1 else ''}"
+            if str(n) in measured:
+                tip += f": {measured_on.split(',')[0]} {measured[str(n)]:.3f} (measured)"
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _=False, n=n: self.steps.setValue(n))
+            self.presets.addWidget(b)
+
+    def set_guidance(self, defaults) -> None:
+        """Presets follow the model's measured step curve; the chosen count gets the measured figure, or a
+        warning beyond the measured range. Models without a curve keep the generic presets."""
+        self._defaults = defaults if defaults is not None and defaults.measured else None
+        if self._defaults is None:
+            self._set_presets(PRESETS, {})
+        else:
+            self._set_presets(self._defaults.measured_steps(), self._defaults.measured, self._defaults.measured_on)
+        self._update_guidance()
+
+    def _update_guidance(self, *_):
+        note = self._defaults.note(self.steps.value()) if self._defaults is not None else ""
+        self.guidance.setText(note)
+        self.guidance.setVisible(bool(note))
+        beyond = self._defaults is not None and self.steps.value() > self._defaults.useful_max()
+        self.guidance.setStyleSheet("color: #d08020;" if beyond else "")
+        if self._defaults is not None:
+            self.guidance.setToolTip(f"From this model's card: {self._defaults.measured_on}")
 
     def set_deterministic(self, deterministic: bool) -> None:
         """A deterministic model (OT-ODE bridge) has one sampler and ignores the seed: say so, don't offer them."""

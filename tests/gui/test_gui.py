@@ -355,3 +355,31 @@ def test_garbage_is_collected_on_the_gui_thread(qtbot, window):
     junk = [[] for _ in range(guard.threshold[0] + 10)]  # pass generation 0's threshold
     qtbot.waitUntil(lambda: probe() is None, timeout=5000)  # collected by the GUI thread's timer
     del junk
+
+
+def test_presets_and_warning_follow_the_models_measured_curve(qtbot, settings, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from engine.io.checkpoints import save_checkpoint
+    from engine.modelspec import SamplingDefaults
+    from gui.main_window import MainWindow
+    from tests.engine.helpers import tiny_model, tiny_spec
+
+    spec = tiny_spec("cat", size=32)
+    spec = replace(spec, defaults=SamplingDefaults(steps=4, measured={"1": 0.2, "4": 0.18, "8": 0.16},
+                                                   measured_on="LPIPS, test", compare="1,8"))
+    path = str(save_checkpoint(tmp_path / "curve.safetensors", tiny_model(spec), spec))
+    w = MainWindow(model=path, settings=settings)
+    qtbot.addWidget(w)
+    presets = [w.controls.presets.itemAt(i).widget().text() for i in range(w.controls.presets.count())]
+    assert presets == ["1", "4", "8"]
+    w.controls.steps.setValue(8)
+    assert "0.160" in w.controls.guidance.text() and not w.controls.guidance.isHidden()
+    w.controls.steps.setValue(100)
+    assert "not measured beyond 8" in w.controls.guidance.text()
+    asked = []
+    monkeypatch.setattr("gui.main_window.QInputDialog.getText",
+                        lambda *a, **k: asked.append(k.get("text")) or ("", False))
+    w.opened = object()  # the dialog needs an open photo; it is cancelled before use
+    w.compare_steps_dialog()
+    assert asked == ["1,8"]  # the model's suggestion, not 1,4,16,100
