@@ -116,7 +116,8 @@ class PhotoRestorer:
         else:
             base = _resize(photo.pixels, options.upscale)
             pixels = paste_faces(base, prep.aligned, restored, scale=options.upscale,
-                                 colour_match=options.colour_match, grayscale=gray)
+                                 colour_match=options.colour_match, grayscale=gray,
+                                 template=self.restorer.spec.template)
         alpha = None if photo.alpha is None else _resize(photo.alpha, options.upscale)
         out = replace(photo, pixels=pixels, alpha=alpha)
         if out.dpi and options.upscale != 1:

@@ -18,6 +18,29 @@ def feather_mask(size: int, feather: float = 0.12) -> np.ndarray:
     return np.outer(edge, edge)
 
 
+def face_mask(size: int, points, feather: float = 0.18) -> np.ndarray:
+    """size x size float mask shaped like the face: a soft oval through forehead, cheeks and chin, placed by
+    the template's 5 points (eyes, nose, mouth corners), times the square feather so it never reaches the
+    crop border. Corners of the square (hair, background, shoulders) keep the original photo.
+
+    The oval: centred 40 % of the way from the eyes' midpoint to the mouth's, half-width 0.98 x the eye
+    distance, half-height 1.25 x the eye-to-mouth distance, turned with the eye line; 1 inside 1 - feather
+    (in units of the oval's radius), 0 outside 1 + feather, smoothstep between."""
+    pts = np.asarray(points, np.float32).reshape(5, 2)
+    eyes, mouth = pts[:2].mean(0), pts[3:].mean(0)
+    axis = mouth - eyes
+    down = axis / max(1e-6, float(np.hypot(*axis)))
+    across = np.array([down[1], -down[0]], np.float32)
+    centre = eyes + 0.4 * axis
+    half_w = 0.98 * float(np.hypot(*(pts[1] - pts[0])))
+    half_h = 1.25 * float(np.hypot(*axis))
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    rel = np.stack([xx - centre[0], yy - centre[1]], axis=-1)
+    r = np.hypot(rel @ across / half_w, rel @ down / half_h)
+    t = np.clip((1.0 + feather - r) / (2.0 * feather), 0.0, 1.0)
+    return (t * t * (3 - 2 * t)) * feather_mask(size)
+
+
 def match_colour(restored: np.ndarray, original: np.ndarray, sigma: float) -> np.ndarray:
     """Move the restored face's low frequencies (tint, exposure) onto the original crop's.
 
@@ -43,8 +66,11 @@ def paste_region(inverse: np.ndarray, size: int, shape: tuple, margin: int = 2) 
 
 
 def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.ndarray], *,
-                scale: float = 1.0, colour_match: bool = True, grayscale: bool = False) -> np.ndarray:
+                scale: float = 1.0, colour_match: bool = True, grayscale: bool = False,
+                template=None) -> np.ndarray:
     """Blend each restored crop into `image` (already upscaled by `scale` if scale != 1).
+
+    With the model's FaceTemplate the blend is face-shaped (face_mask); without, the whole square.
 
     `faces[i].inverse` maps crop -> original image coordinates; restored crops are uint8 RGB at crop size.
     Works in the image's dtype (uint8 or uint16); only each face's region is processed in float.
@@ -52,8 +78,11 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
     out = image.copy()
     h, w = out.shape[:2]
     peak = 65535.0 if out.dtype == np.uint16 else 255.0
+    masks = {}
     for face, crop in zip(faces, restored):
         size = crop.shape[0]
+        if size not in masks:
+            masks[size] = feather_mask(size) if template is None else face_mask(size, template.scaled(size).points)
         rest = crop.astype(np.float32) * (peak / 255.0)
         if colour_match:
             rest = match_colour(rest, face.crop.astype(np.float32), sigma=size / 10.0)
@@ -67,7 +96,7 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
         local[:, 2] -= (x0, y0)
         roi = (x1 - x0, y1 - y0)
         warped = cv2.warpAffine(rest, local, roi, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.warpAffine(feather_mask(size), local, roi, flags=cv2.INTER_LINEAR,
+        mask = cv2.warpAffine(masks[size], local, roi, flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
         region = out[y0:y1, x0:x1].astype(np.float32)
         blended = mask * warped + (1.0 - mask) * region

@@ -78,6 +78,35 @@ def test_feather_mask_shape():
     assert m.max() == pytest.approx(1.0) and m[0, 0] < 0.01 and m[32, 32] == 1.0
 
 
+def test_face_mask_covers_the_face_not_the_corners():
+    from engine.faces.paste import face_mask
+    from engine.modelspec import FFHQ_512
+
+    t = FFHQ_512.scaled(128)
+    m = face_mask(128, t.points)
+    assert m.shape == (128, 128) and 0.0 <= m.min() and m.max() <= 1.0
+    for x, y in t.points:  # eyes, nose and mouth fully restored
+        assert m[int(y), int(x)] > 0.99
+    for y, x in ((2, 2), (2, 125), (125, 2), (125, 125)):  # the square's corners keep the photo
+        assert m[y, x] == 0.0
+    assert (m <= feather_mask(128) + 1e-6).all()  # never beyond the square's own feather
+    assert np.allclose(m, m[:, ::-1], atol=0.08)  # a near-symmetric template gives a near-symmetric oval
+
+
+def test_paste_with_a_template_leaves_the_corners_alone():
+    from engine.faces.align import AlignedFace
+    from engine.modelspec import FFHQ_512
+
+    image = np.full((64, 64, 3), 50, np.uint8)
+    eye = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    face = AlignedFace(image.copy(), eye, eye)
+    white = np.full((64, 64, 3), 250, np.uint8)
+    square = paste_faces(image, [face], [white], colour_match=False)
+    shaped = paste_faces(image, [face], [white], colour_match=False, template=FFHQ_512.scaled(64))
+    assert shaped[32, 32, 0] > 240 and square[32, 32, 0] > 240
+    assert shaped[6, 6, 0] == 50 and square[6, 6, 0] > 50
+
+
 def test_select_and_order():
     def face(x, y, s=40, score=0.99):
         return DetectedFace((x, y, x + s, y + s), np.zeros((5, 2)), score)
