@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"FaceBridge - {Path(name).name}")
         n = len(opened.faces)
         device = self.controls.device.currentData()
-        if opened.sec_per_step and device not in self.sec_per_step:
+        if opened.sec_per_step:
             self.sec_per_step[device] = opened.sec_per_step
         self._offer_detector()
         self.progress_label.setText(f"{n} face{'s' if n != 1 else ''} found" if n else
