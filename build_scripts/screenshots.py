@@ -86,8 +86,11 @@ def main() -> int:
     w.view.set_split(0.5)
     shot(app, w, "04-before-after")
 
-    w.run_compare((1, 4, 16, 100))
+    from engine.evaluation.run import parse_steps
+
+    w.run_compare(parse_steps(w.cache.session.restorer.spec.defaults.compare or "1,4,16"))  # the model's suggestion
     wait_idle(app, w)
+    w.grid._choose(len(w.runs) - 1)
     shot(app, w, "05-step-grid")
 
     album = tmp / "album"

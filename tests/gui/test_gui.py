@@ -352,8 +352,15 @@ def test_garbage_is_collected_on_the_gui_thread(qtbot, window):
     node.self = node  # a reference cycle: only the cyclic collector frees it
     probe = weakref.ref(node)
     del node
-    junk = [[] for _ in range(guard.threshold[0] + 10)]  # pass generation 0's threshold
-    qtbot.waitUntil(lambda: probe() is None, timeout=5000)  # collected by the GUI thread's timer
+    junk = []
+
+    def allocate_and_check():
+        # keep allocating past generation 0's threshold: objects an earlier test left for deletion may be
+        # freed meanwhile, and frees lower the count the guard compares with the threshold
+        junk.extend([] for _ in range(guard.threshold[0] + 10))
+        return probe() is None
+
+    qtbot.waitUntil(allocate_and_check, timeout=5000)  # collected by the GUI thread's timer
     del junk
 
 
