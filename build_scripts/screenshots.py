@@ -84,6 +84,7 @@ def main() -> int:
     w.restore()
     wait_idle(app, w)
     w.view.set_split(0.5)
+    w.zoom_to_face(0)  # what a user does first: look at the face
     shot(app, w, "04-before-after")
 
     from engine.evaluation.run import parse_steps

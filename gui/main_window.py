@@ -374,8 +374,9 @@ class MainWindow(QMainWindow):
         faces = max(1, len(restored.result.faces))
         self.sec_per_step[self.controls.device.currentData()] = restored.result.timings.get("restore", 0) / (
             faces * max(1, restored.steps))
+        seed = "" if not self.controls.seed.isEnabled() else f" (seed {self.controls.seed.value()})"  # deterministic: none
         self.progress_label.setText(f"Done: {len(restored.result.faces)} face(s), {steps_label(restored.steps)}, "
-                                    f"{restored.seconds:.2f} s (seed {self.controls.seed.value()})")
+                                    f"{restored.seconds:.2f} s{seed}")
         self.update_estimate()
 
     def compare_steps_dialog(self) -> None:

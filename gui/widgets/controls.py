@@ -90,7 +90,9 @@ class Controls(QWidget):
     def _set_presets(self, counts, measured: dict, measured_on: str = "") -> None:
         while self.presets.count():
             w = self.presets.takeAt(0).widget()
-            if w is not None:
+            if w is not None:  # off the panel now: a deferred delete waits for an event loop level
+                w.hide()
+                w.setParent(None)
                 w.deleteLater()
         for n in counts:
             b = QPushButton(str(n))
