@@ -49,6 +49,7 @@ class FileReport:
     timings: dict = field(default_factory=dict)
     error: Optional[str] = None
     warnings: list = field(default_factory=list)  # e.g. pages of a multi-page TIFF that were not restored
+    identity: Optional[list] = None  # with --identity: per face {"distance", "verdict"} (engine/identity.py)
 
 
 def collect_inputs(paths: Iterable[Path], recursive: bool = False) -> tuple[list[BatchItem], list[FileReport]]:
@@ -227,6 +228,8 @@ class BatchRunner:
                 continue
             offset += n
             rep.faces = len(result.faces)
+            if self.restore.identity:
+                rep.identity = [f.identity.to_dict() if f.identity else None for f in result.faces]
             state.summary.faces += rep.faces
             rep.timings = {key: round(v, 4) for key, v in result.timings.items()}
             pending.append(enc.submit(self._write, rep, result.photo, target, inputs, k, state, t0))

@@ -4,6 +4,7 @@ It owns one JobRunner; every engine call happens in a job on the worker thread."
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -151,6 +152,10 @@ class MainWindow(QMainWindow):
         self._act(v, "&Photo", lambda: self.stack.setCurrentWidget(self.photo_page if self.opened else self.welcome),
                   "Ctrl+4")
         self._act(v, "Ba&tch", lambda: self.stack.setCurrentWidget(self.batch), "Ctrl+5")
+        self.identity_action = self._act(v, "&Identity meter", lambda on: self.settings.setValue("ui/identity", on),
+                                         tip="Measure how far each restored face drifted from the input "
+                                             "(kept / changed / different), in the face panel and the step grid")
+        self.identity_action.setCheckable(True)
         t = v.addMenu("&Theme")
         for name in ("dark", "light", "system"):
             self._act(t, name.capitalize(), lambda _=False, n=name: self.set_theme(n))
@@ -213,6 +218,7 @@ class MainWindow(QMainWindow):
         idx = self.controls.device.findData(s.value("restore/device", "auto"))
         self.controls.device.setCurrentIndex(max(0, idx))
         self.controls.seed.setValue(int(s.value("restore/seed", 0)))
+        self.identity_action.setChecked(str(s.value("ui/identity", "true")).lower() == "true")
         self.batch.input.setText(str(s.value("batch/input", "")))
         self.batch.output.setText(str(s.value("batch/output", "")))
         for k, v in (s.value("speed/sec_per_step", {}) or {}).items():
@@ -349,7 +355,8 @@ class MainWindow(QMainWindow):
     def options(self, aligned: bool = False) -> RestoreOptions:
         v = self.controls.values()
         seed = self.controls.next_seed()
-        return RestoreOptions(steps=v["steps"], sampler=v["sampler"], eta=v["eta"], seed=seed, aligned=aligned)
+        return RestoreOptions(steps=v["steps"], sampler=v["sampler"], eta=v["eta"], seed=seed, aligned=aligned,
+                              identity=self.identity_action.isChecked() and not aligned)
 
     def restore(self, aligned: bool = False) -> None:
         if self.opened is None or self.runner.busy:
@@ -370,7 +377,8 @@ class MainWindow(QMainWindow):
         crops = [f.before for f in restored.result.faces]
         afters = [f.after for f in restored.result.faces]
         if self.opened and len(crops) == len(self.opened.crops):
-            self.faces.set_faces(crops, afters)
+            identities = [f.identity for f in restored.result.faces] if self.identity_action.isChecked() else None
+            self.faces.set_faces(crops, afters, identities)
         faces = max(1, len(restored.result.faces))
         self.sec_per_step[self.controls.device.currentData()] = restored.result.timings.get("restore", 0) / (
             faces * max(1, restored.steps))
@@ -467,8 +475,10 @@ class MainWindow(QMainWindow):
         self.pause.resume()
         report = (Path(out) if out else Path(folder)) / "facebridge-report.json"
         self.batch.set_running(True)
+        # no identity meter in batches: it would add about as much time per face as the network (BENCHMARKS.md)
+        options = replace(self.options(), identity=False)
         self.runner.start(jobs.batch_job(self.cache, self.key(), [Path(folder)], self.batch.recursive.isChecked(),
-                                         self.options(), output, self.pause, report_path=report),
+                                         options, output, self.pause, report_path=report),
                           on_progress=self.on_batch_progress, on_success=self.on_batch_done, on_error=self.on_error,
                           on_cancel=lambda: self.batch.status.setText("Batch cancelled"))
 

@@ -55,6 +55,10 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
     p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than this (pixels, default 20)")
     p.add_argument("--threshold", type=float, default=0.9, help="face detection confidence, 0-1 (default 0.9)")
     p.add_argument("--upscale", type=float, default=1.0, help="background upscale factor, Lanczos (default 1)")
+    p.add_argument("--identity", action="store_true",
+                   help="measure how far each restored face drifted from the input (dlib descriptor distance; "
+                        "kept < 0.30 <= changed < 0.60 <= different, docs/IDENTITY.md): in --report, and per step "
+                        "count in compare")
 
 
 def add_parsers(sub) -> None:
@@ -97,7 +101,7 @@ def restore_options(args) -> RestoreOptions:
                           detect=DetectOptions(min_face=args.min_face, threshold=args.threshold,
                                                max_faces=args.max_faces, only_largest=args.only_largest_face,
                                                only_center=args.only_center_face),
-                          upscale=args.upscale)
+                          upscale=args.upscale, identity=args.identity)
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -185,6 +189,12 @@ class FileProgress(TerminalProgress):
         pass
 
 
+def _identity_text(reading) -> str:
+    if reading is None or reading.distance is None:
+        return "unknown"
+    return f"{reading.distance:.2f} {reading.verdict}"
+
+
 def _model_compare_default(model) -> str:
     from ..io.checkpoints import read_spec
     from .paths import default_model_path
@@ -215,8 +225,13 @@ def run_compare(args: argparse.Namespace) -> int:
     grid = render_grid(photo, runs)
     target = Path(args.output) if args.output else Path(args.image).with_name(Path(args.image).stem + "_compare.png")
     write_image(target, Photo(grid), fmt="png", protect=(args.image,))
-    print("| steps | faces | seconds | s/face |\n|---|---|---|---|")
+    ident = args.identity
+    print("| steps | faces | seconds | s/face |" + (" identity (per face) |" if ident else "") + "\n|---|---|---|---|"
+          + ("---|" if ident else ""))
     for r in runs:
-        print(f"| {r.steps} | {len(r.result.faces)} | {r.seconds:.2f} | {r.seconds / max(1, len(r.result.faces)):.3f} |")
+        row = f"| {r.steps} | {len(r.result.faces)} | {r.seconds:.2f} | {r.seconds / max(1, len(r.result.faces)):.3f} |"
+        if ident:
+            row += " " + ", ".join(_identity_text(f.identity) for f in r.result.faces) + " |"
+        print(row)
     print(f"grid: {target}")
     return 0

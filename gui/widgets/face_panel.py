@@ -6,10 +6,13 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from ..convert import to_pixmap
+
+
+VERDICT_COLOURS = {"kept": "#5fbf6f", "changed": "#d0a020", "different": "#e05050", "unknown": "#909090"}
 
 
 class FacePanel(QWidget):
@@ -38,13 +41,18 @@ class FacePanel(QWidget):
             layout.addWidget(w)
         self.set_faces(None)
 
-    def set_faces(self, crops: Optional[list[np.ndarray]], restored: Optional[list[np.ndarray]] = None) -> None:
-        """crops=None: no photo; []: a photo without faces."""
+    def set_faces(self, crops: Optional[list[np.ndarray]], restored: Optional[list[np.ndarray]] = None,
+                  identities: Optional[list] = None) -> None:
+        """crops=None: no photo; []: a photo without faces. identities: IdentityReading per face (a badge)."""
         self.list.blockSignals(True)
         self.list.clear()
         for i, crop in enumerate(crops or []):
             thumb = np.concatenate([crop, restored[i]], axis=1) if restored and i < len(restored) else crop
-            item = QListWidgetItem(QIcon(to_pixmap(thumb)), f"face {i + 1}")
+            reading = identities[i] if identities and i < len(identities) else None
+            item = QListWidgetItem(QIcon(to_pixmap(thumb)), f"face {i + 1}" + (f"\n{reading.label()}" if reading else ""))
+            if reading is not None:
+                item.setToolTip(reading.explain())
+                item.setForeground(QColor(VERDICT_COLOURS[reading.verdict]))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.list.addItem(item)

@@ -68,7 +68,12 @@ class GridView(QWidget):
         for k in range(faces):
             self.grid.addWidget(self._cell(runs[0].result.faces[k].before, f"face {k + 1}", None, 128), k + 1, 0)
             for j, r in enumerate(runs):
-                self.grid.addWidget(self._cell(r.result.faces[k].after, steps_label(r.steps), j, 128), k + 1, j + 1)
+                reading = r.result.faces[k].identity
+                label = steps_label(r.steps) + (f"\n{reading.label()}" if reading is not None else "")
+                cell = self._cell(r.result.faces[k].after, label, j, 128)
+                if reading is not None:  # the identity row: where more steps start to change the person
+                    cell.setToolTip(reading.explain())
+                self.grid.addWidget(cell, k + 1, j + 1)
         self.info.setText(f"{len(runs)} step counts, {faces} face(s). Click a result to select its step count.")
 
     def _cell(self, pixels, label: str, run_index, size: int) -> QToolButton:

@@ -390,3 +390,24 @@ def test_presets_and_warning_follow_the_models_measured_curve(qtbot, settings, t
     w.opened = object()  # the dialog needs an open photo; it is cancelled before use
     w.compare_steps_dialog()
     assert asked == ["1,8"]  # the model's suggestion, not 1,4,16,100
+
+
+def test_identity_badge_and_its_setting(qtbot, window):
+    pytest.importorskip("dlib")
+    from engine.cli.paths import resources_dir
+
+    window.open_path(str(resources_dir() / "samples" / "astronaut_low_quality.jpg"))
+    wait_idle(qtbot, window)
+    assert window.identity_action.isChecked()  # on by default
+    window.controls.steps.setValue(1)
+    window.restore()
+    wait_idle(qtbot, window)
+    text = window.faces.list.item(0).text()
+    assert any(v in text for v in ("kept", "changed", "different", "identity unknown")), text
+    assert window.faces.list.item(0).toolTip()
+    window.identity_action.trigger()  # switched off: no badge, nothing measured
+    assert window.settings.value("ui/identity") in (False, "false")
+    window.restore()
+    wait_idle(qtbot, window)
+    assert window.faces.list.item(0).text() == "face 1"
+    assert window.result.result.faces[0].identity is None
