@@ -138,3 +138,27 @@ def test_models_download_refused_where_retinaface_cannot_run(monkeypatch, capsys
     monkeypatch.setattr("engine.faces.detectors.retinaface_supported", lambda: False)
     assert main(["models", "download", "retinaface"]) == 1
     assert "no RetinaFace support" in capsys.readouterr().err
+
+
+def test_identity_in_the_report_and_the_compare_table(tmp_path, capsys):
+    """The shipped model on the bundled sample photo: --identity adds a distance and verdict per face."""
+    pytest.importorskip("dlib")
+    from engine.cli.paths import resources_dir
+
+    photo = tmp_path / "sample.jpg"
+    shutil.copy(resources_dir() / "samples" / "astronaut_low_quality.jpg", photo)
+    report = tmp_path / "r.json"
+    assert main(["restore", str(photo), "--steps", "1", "--identity", "--detector", "mtcnn", "-o", str(tmp_path / "o"),
+                 "--report", str(report), "--quiet"]) == 0
+    entry = json.loads(report.read_text())["files"][0]
+    assert len(entry["identity"]) == entry["faces"] == 1
+    assert entry["identity"][0]["verdict"] in ("kept", "changed", "different")
+    assert 0 <= entry["identity"][0]["distance"] < 1.5
+    assert main(["restore", str(photo), "--steps", "1", "--detector", "mtcnn", "-o", str(tmp_path / "o2"),
+                 "--report", str(report), "--quiet"]) == 0
+    assert json.loads(report.read_text())["files"][0]["identity"] is None  # not asked: not measured
+    capsys.readouterr()
+    assert main(["compare", str(photo), "--steps", "1,2", "--identity", "--detector", "mtcnn",
+                 "-o", str(tmp_path / "grid.png")]) == 0
+    table = capsys.readouterr().out
+    assert "identity (per face)" in table and sum(v in table for v in ("kept", "changed", "different")) >= 1
