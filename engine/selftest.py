@@ -160,7 +160,19 @@ def _run_checks(report, say, timed, *, model, sample, device) -> None:
         raise SelfTestFailure("the input photo was modified")
     say(f"  checks: output {back.size[0]}x{back.size[1]}, {int(changed.sum())} pixels changed, all within "
         f"the face regions; same seed gives identical faces; input untouched")
+    _check_identity(session, prep.crops[0], restored[0], say, timed, report)
     _check_retinaface(photo.pixels, say, timed, report)
+
+
+def _check_identity(session, crop: np.ndarray, restored: np.ndarray, say, timed, report) -> None:
+    """The identity meter loads its two dlib files (bundled in the built apps) and reads the sample's face."""
+    meter = timed("identity", session.identity_meter)
+    same = meter.distance(crop, crop)
+    if same.distance is None or same.distance > 1e-6:
+        raise SelfTestFailure(f"the identity meter does not read the sample face as itself ({same.to_dict()})")
+    drift = meter.distance(crop, restored)
+    say(f"  identity meter          {report.timings['identity'] * 1000:8.1f} ms  load; the sample's face "
+        f"{drift.label()}")
 
 
 def _check_retinaface(pixels: np.ndarray, say, timed, report) -> None:
