@@ -27,20 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.downloads import sha256_of  # noqa: E402
+
 PACK = ".pack/utkface-train-128"
 STAGE = ".device-stage"  # ignored; on a warm machine it outlives a call, so a pack can arrive over two
 RUN = ".device-run"
 PART_BYTES = 15 * 2**20  # $OUT takes files of at most 16 MiB
 CARRY_LIMIT = 64 * 2**20
 OUT_FILES = 8
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # -- pack ------------------------------------------------------------------------------------------------
@@ -130,7 +124,7 @@ def split(path: Path, out: Path, part_bytes: int = PART_BYTES) -> dict:
             name = f"{path.name}.part{i:02d}"
             (out / name).write_bytes(block)
             parts.append({"file": name, "bytes": len(block), "sha256": hashlib.sha256(block).hexdigest()})
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256(path), "parts": parts}
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path), "parts": parts}
 
 
 def cmd_train(args) -> int:
@@ -234,7 +228,7 @@ def reassemble(parts_dir: Path, output: Path) -> Path:
                 tmp.unlink()
                 raise ValueError(f"{part['file']} is damaged (SHA-256 differs from parts.json)")
             f.write(block)
-    if sha256(tmp) != manifest["sha256"]:
+    if sha256_of(tmp) != manifest["sha256"]:
         tmp.unlink()
         raise ValueError(f"the joined {manifest['file']} does not match its SHA-256")
     os.replace(tmp, output)

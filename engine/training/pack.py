@@ -8,7 +8,6 @@ is refused by name instead of training on part of the data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,20 +16,14 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from ..downloads import sha256_of
+
 MANIFEST = "manifest.json"
 FORMAT = "facebridge-face-pack"
 
 
 def is_pack(folder: Path) -> bool:
     return (Path(folder) / MANIFEST).is_file()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_pack(source: Path, out: Path, *, size: int = 128, quality: int = 90, shard_mb: float = 12.0,
@@ -50,7 +43,7 @@ def write_pack(source: Path, out: Path, *, size: int = 128, quality: int = 90, s
         np.savez(tmp, blob=np.frombuffer(b"".join(blobs), np.uint8), offsets=np.array(offsets, np.int64))
         os.replace(tmp, out / name)
         shards.append({"file": name, "count": len(blobs), "bytes": (out / name).stat().st_size,
-                       "sha256": _sha256(out / name)})
+                       "sha256": sha256_of(out / name)})
         blobs.clear()
         offsets[:] = [0]
 
@@ -86,7 +79,7 @@ def missing_shards(folder: Path, *, verify: bool = True) -> list[str]:
     """Shards the manifest lists that are absent (or, with verify, whose SHA-256 differs)."""
     folder = Path(folder)
     return [s["file"] for s in read_manifest(folder)["shards"]
-            if not (folder / s["file"]).is_file() or (verify and _sha256(folder / s["file"]) != s["sha256"])]
+            if not (folder / s["file"]).is_file() or (verify and sha256_of(folder / s["file"]) != s["sha256"])]
 
 
 def load_pack(folder: Path, size: int, limit: Optional[int] = None) -> np.ndarray:
