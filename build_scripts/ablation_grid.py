@@ -47,7 +47,8 @@ def main() -> int:
         r = Restorer(Path(m), device="cpu")
         out = r.restore(lq, steps=args.steps)
         name = Path(m).stem.replace("ablation-", "")
-        columns.append((f"{name} {args.steps if r.spec.bridge.objective == 'bridge' else 1}st", np.concatenate(out, 0)))
+        how = f"{args.steps} steps" if r.spec.bridge.objective == "bridge" else "1 pass"
+        columns.append((f"{name}, {how}", np.concatenate(out, 0)))
     columns.append(("clean", np.concatenate(list(clean), 0)))
     grid = np.concatenate([np.concatenate([label(c.shape[1], t), c], 0) for t, c in columns], 1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
