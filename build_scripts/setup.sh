@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Create .venv and install FaceBridge into it.
-# Options: --dev (everything the test suite needs: test tools, metric backbones, Ray), --eval, --ray, --bench.
+# Options: --dev (everything the test suite needs: test tools, metric backbones, Ray, the upscaler's
+# architecture), --eval, --ray, --bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 extras=()
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras+=(dev eval ray) ;;
+    --dev) extras+=(dev eval ray upscale) ;;
     --eval) extras+=(eval) ;;
     --ray) extras+=(ray) ;;
     --bench) extras+=(bench) ;;

@@ -1,0 +1,1 @@
+"""Background upscaling (Real-ESRGAN x4plus as a PyTorch RRDBNet): conversion from the ncnn release."""

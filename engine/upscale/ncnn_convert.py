@@ -1,0 +1,139 @@
+"""Convert Real-ESRGAN's ncnn release (a .param text graph and a .bin of weights) into a PyTorch RRDBNet.
+
+Only convolutions carry weights in this network (the rest are splits, concats, residual adds and two
+nearest-neighbour 2x resizes), and the ncnn graph lists its 351 convolutions in the same order as the
+RRDBNet's parameters: conv_first, 23 RRDBs x 3 dense blocks x 5 convs, conv_body, two upsampling convs,
+conv_hr, conv_last. The .bin stores, per convolution, a 4-byte storage tag and the weights (fp16 with tag
+0x01306B47, fp32 with tag 0), then the bias as raw fp32. The file must be consumed exactly: any byte left
+over or missing means the graph and the weights disagree, and conversion stops.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FP16_TAG = 0x01306B47
+FP32_TAG = 0
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    name: str
+    out_channels: int
+    kernel: int
+    weight_count: int
+    bias: bool
+
+    @property
+    def in_channels(self) -> int:
+        return self.weight_count // (self.out_channels * self.kernel * self.kernel)
+
+
+def read_param(path: Path) -> list[ConvLayer]:
+    """The Convolution layers of an ncnn .param file, in file order."""
+    lines = Path(path).read_text().split("\n")
+    if not lines or lines[0].strip() != "7767517":
+        raise ValueError(f"{path}: not an ncnn param file (no 7767517 magic)")
+    convs = []
+    for line in lines[2:]:
+        parts = line.split()
+        if not parts or parts[0] != "Convolution":
+            continue
+        n_in, n_out = int(parts[2]), int(parts[3])
+        params = dict(re.match(r"(-?\d+)=(.*)", p).groups() for p in parts[4 + n_in + n_out:])
+        kernel = int(params.get("1", "1"))
+        out = int(params["0"])
+        convs.append(ConvLayer(parts[1], out, kernel, int(params["6"]), params.get("5", "0") == "1"))
+    return convs
+
+
+def read_weights(param_path: Path, bin_path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight (out, in, k, k) float32, bias (out,) float32) per convolution."""
+    convs = read_param(param_path)
+    data = Path(bin_path).read_bytes()
+    pos, out = 0, []
+    for c in convs:
+        if c.weight_count % (c.out_channels * c.kernel * c.kernel):
+            raise ValueError(f"{c.name}: {c.weight_count} weights do not fill {c.out_channels} x {c.kernel}x{c.kernel}")
+        tag = int(np.frombuffer(data, np.uint32, 1, pos)[0])
+        pos += 4
+        if tag == FP16_TAG:
+            w = np.frombuffer(data, np.float16, c.weight_count, pos).astype(np.float32)
+            pos += 2 * c.weight_count
+        elif tag == FP32_TAG:
+            w = np.frombuffer(data, np.float32, c.weight_count, pos).copy()
+            pos += 4 * c.weight_count
+        else:
+            raise ValueError(f"{c.name}: unsupported ncnn weight storage tag {tag:#x}")
+        b = np.zeros(c.out_channels, np.float32)
+        if c.bias:
+            b = np.frombuffer(data, np.float32, c.out_channels, pos).copy()
+            pos += 4 * c.out_channels
+        out.append((w.reshape(c.out_channels, c.in_channels, c.kernel, c.kernel), b))
+    if pos != len(data):
+        raise ValueError(f"{bin_path}: {len(data) - pos} bytes left after {len(convs)} convolutions; the .param "
+                         "and .bin do not belong together")
+    return out
+
+
+def rrdbnet_state_dict(weights: list[tuple[np.ndarray, np.ndarray]], template: dict) -> dict:
+    """Assign the convolutions, in order, to an RRDBNet state dict's (weight, bias) pairs, checking shapes."""
+    import torch
+
+    keys = list(template)
+    pairs = [(keys[i], keys[i + 1]) for i in range(0, len(keys), 2)]
+    if len(pairs) != len(weights) or not all(w.endswith("weight") and b.endswith("bias") for w, b in pairs):
+        raise ValueError(f"the network has {len(pairs)} convolutions, the ncnn model {len(weights)}")
+    state = {}
+    for (wk, bk), (w, b) in zip(pairs, weights):
+        if tuple(template[wk].shape) != w.shape:
+            raise ValueError(f"{wk}: network shape {tuple(template[wk].shape)}, ncnn shape {w.shape}")
+        state[wk], state[bk] = torch.from_numpy(w), torch.from_numpy(b)
+    return state
+
+
+# Real-ESRGAN x4plus: what the converted file is, and how it must be run to match the original
+X4PLUS = {"arch": "ESRGAN", "scale": 4, "num_blocks": 23, "num_filters": 64, "in_nc": 3, "out_nc": 3}
+# realesrgan-ncnn-vulkan pads every tile by 10 px (reflect) and crops the output: measured 82.9 dB against
+# its output with this padding, 33.8 dB without (the network's 700 px receptive field sees every border)
+PREPAD = 10
+
+
+def build_rrdbnet(config: dict):
+    """The RRDBNet architecture (spandrel's ESRGAN; FaceBridge depends on spandrel for this class only)."""
+    try:
+        from spandrel.architectures.ESRGAN import ESRGAN
+    except ImportError as exc:
+        from ..errors import ModelError
+
+        raise ModelError("upscaler", "background upscaling needs spandrel (bash build_scripts/setup.sh installs "
+                                     "it)") from exc
+    return ESRGAN(in_nc=config["in_nc"], out_nc=config["out_nc"], num_filters=config["num_filters"],
+                  num_blocks=config["num_blocks"], scale=config["scale"])
+
+
+def convert(param_path: Path, bin_path: Path, output: Path, config: dict = X4PLUS, source: str = "") -> Path:
+    """ncnn .param/.bin -> safetensors (fp32) with the architecture, padding and provenance in its metadata."""
+    import json
+    import os
+
+    from safetensors.torch import save_file
+
+    from ..downloads import sha256_of
+
+    net = build_rrdbnet(config)
+    state = rrdbnet_state_dict(read_weights(param_path, bin_path), net.state_dict())
+    net.load_state_dict(state)  # strict: every parameter assigned
+    meta = {"format": "facebridge-upscaler", "config": json.dumps(config), "prepad": str(PREPAD),
+            "source": source or Path(param_path).stem, "source_param_sha256": sha256_of(Path(param_path)),
+            "source_bin_sha256": sha256_of(Path(bin_path))}
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=meta)
+    os.replace(tmp, output)
+    return output

@@ -1,0 +1,81 @@
+"""Converting an ncnn model to the PyTorch RRDBNet: a small network written in ncnn's format and read back."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.upscale.ncnn_convert import FP16_TAG, read_param, read_weights, rrdbnet_state_dict
+
+spandrel = pytest.importorskip("spandrel")
+
+
+def tiny_config():
+    return {"arch": "ESRGAN", "scale": 4, "num_blocks": 1, "num_filters": 8, "in_nc": 3, "out_nc": 3}
+
+
+def write_ncnn(net, folder, fp16=True):
+    """Write `net`'s convolutions as an ncnn .param/.bin pair the way the Real-ESRGAN release stores them
+    (fp16 weights behind a storage tag, fp32 bias); non-weight layers are left out: only convs are read."""
+    state = list(net.state_dict().items())
+    lines, blob = ["7767517", f"{len(state) // 2 + 1} 0", "Input data 0 1 data"], bytearray()
+    for i in range(0, len(state), 2):
+        (_, w), (_, b) = state[i], state[i + 1]
+        lines.append(f"Convolution conv{i // 2} 1 1 in out 0={w.shape[0]} 1={w.shape[2]} 4=1 5=1 6={w.numel()}")
+        if fp16:
+            blob += np.uint32(FP16_TAG).tobytes() + w.numpy().astype(np.float16).tobytes()
+        else:
+            blob += np.uint32(0).tobytes() + w.numpy().astype(np.float32).tobytes()
+        blob += b.numpy().astype(np.float32).tobytes()
+    (folder / "m.param").write_text("\n".join(lines) + "\n")
+    (folder / "m.bin").write_bytes(bytes(blob))
+    return folder / "m.param", folder / "m.bin"
+
+
+@pytest.mark.parametrize("fp16", [True, False])
+def test_roundtrip_through_the_ncnn_format(tmp_path, fp16):
+    from engine.upscale.ncnn_convert import build_rrdbnet
+
+    torch.manual_seed(0)
+    net = build_rrdbnet(tiny_config())
+    param, bin_ = write_ncnn(net, tmp_path, fp16)
+    assert len(read_param(param)) == len(net.state_dict()) // 2
+    other = build_rrdbnet(tiny_config())
+    other.load_state_dict(rrdbnet_state_dict(read_weights(param, bin_), other.state_dict()))
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        a, b = net(x), other(x)
+    assert a.shape == (1, 3, 48, 48)
+    assert torch.allclose(a, b, atol=2e-2 if fp16 else 1e-6)
+
+
+def test_a_bin_that_does_not_match_the_graph_is_refused(tmp_path):
+    from engine.upscale.ncnn_convert import build_rrdbnet
+
+    param, bin_ = write_ncnn(build_rrdbnet(tiny_config()), tmp_path)
+    bin_.write_bytes(bin_.read_bytes() + b"\0\0\0\0")
+    with pytest.raises(ValueError, match="bytes left"):
+        read_weights(param, bin_)
+    bin_.write_bytes(b"\x01\x02\x03\x04" + bin_.read_bytes()[4:])
+    with pytest.raises(ValueError, match="storage tag"):
+        read_weights(param, bin_)
+
+
+def test_shapes_must_match_the_network(tmp_path):
+    from engine.upscale.ncnn_convert import build_rrdbnet
+
+    param, bin_ = write_ncnn(build_rrdbnet(tiny_config()), tmp_path)
+    wider = build_rrdbnet({**tiny_config(), "num_filters": 16})
+    with pytest.raises(ValueError, match="shape"):
+        rrdbnet_state_dict(read_weights(param, bin_), wider.state_dict())
+
+
+def test_convert_writes_safetensors_with_its_provenance(tmp_path):
+    from safetensors import safe_open
+
+    from engine.upscale.ncnn_convert import build_rrdbnet, convert
+
+    param, bin_ = write_ncnn(build_rrdbnet(tiny_config()), tmp_path)
+    out = convert(param, bin_, tmp_path / "up.safetensors", config=tiny_config(), source="tiny test net")
+    with safe_open(str(out), framework="pt") as f:
+        meta = f.metadata()
+    assert meta["format"] == "facebridge-upscaler" and meta["prepad"] == "10" and len(meta["source_bin_sha256"]) == 64
