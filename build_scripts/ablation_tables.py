@@ -65,13 +65,24 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
     ap.add_argument("--logs", type=Path, default=None)
+    ap.add_argument("--write", type=Path, default=None,
+                    help="replace the text between '<!-- tables -->' and '<!-- /tables -->' in this Markdown file")
     args = ap.parse_args()
     table, inputs = load(args.folder)
-    for level in ("moderate", "severe", "mild"):
-        if level in table:
-            print(level_table(level, table[level], inputs.get(level, {})))
+    parts = [level_table(level, table[level], inputs.get(level, {})) for level in ("moderate", "severe", "mild")
+             if level in table]
     if args.logs:
-        print(loss_table(args.logs))
+        parts.append("Training loss per tenth of bridge time at the end of each run (mean of the last five logged "
+                     "windows; each arm's preconditioning normalises its own target, so scales differ between arms):"
+                     "\n\n" + loss_table(args.logs))
+    text = "\n".join(parts)
+    if args.write:
+        doc = args.write.read_text()
+        head, _, rest = doc.partition("<!-- tables -->")
+        _, _, tail = rest.partition("<!-- /tables -->")
+        args.write.write_text(f"{head}<!-- tables -->\n{text}\n<!-- /tables -->{tail}")
+    else:
+        print(text)
 
 
 if __name__ == "__main__":
