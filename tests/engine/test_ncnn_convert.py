@@ -79,3 +79,25 @@ def test_convert_writes_safetensors_with_its_provenance(tmp_path):
     with safe_open(str(out), framework="pt") as f:
         meta = f.metadata()
     assert meta["format"] == "facebridge-upscaler" and meta["prepad"] == "10" and len(meta["source_bin_sha256"]) == 64
+
+
+def test_upscaler_loads_the_converted_file_and_upscales_2x_and_4x(tmp_path):
+    from engine.errors import ModelError
+    from engine.upscale.model import Upscaler
+    from engine.upscale.ncnn_convert import build_rrdbnet, convert
+
+    param, bin_ = write_ncnn(build_rrdbnet(tiny_config()), tmp_path)
+    path = convert(param, bin_, tmp_path / "up.safetensors", config=tiny_config())
+    up = Upscaler(path)
+    image = (np.random.default_rng(0).random((20, 28, 3)) * 255).astype(np.uint8)
+    x4 = up.upscale(image, 4, tile=8, context=4)
+    x2 = up.upscale(image, 2, tile=64)
+    assert x4.shape == (80, 112, 3) and x4.dtype == np.uint8 and x2.shape == (40, 56, 3)
+    deep = (image.astype(np.uint16) * 257)
+    assert up.upscale(deep, 2).dtype == np.uint16
+    with pytest.raises(ValueError):
+        up.upscale(image, 3)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelError):
+        Upscaler(bad)
