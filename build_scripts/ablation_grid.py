@@ -11,21 +11,15 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "build_scripts")]
 
 from engine.degradations import degrade_for_eval  # noqa: E402
 from engine.restorer import Restorer  # noqa: E402
 from engine.training.data import load_faces  # noqa: E402
-
-
-def label(width: int, text: str) -> np.ndarray:
-    strip = np.full((18, width, 3), 255, np.uint8)
-    cv2.putText(strip, text, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
-    return strip
+from grid_image import caption, save  # noqa: E402
 
 
 def main() -> int:
@@ -50,10 +44,7 @@ def main() -> int:
         how = f"{args.steps} steps" if r.spec.bridge.objective == "bridge" else "1 pass"
         columns.append((f"{name}, {how}", np.concatenate(out, 0)))
     columns.append(("clean", np.concatenate(list(clean), 0)))
-    grid = np.concatenate([np.concatenate([label(c.shape[1], t), c], 0) for t, c in columns], 1)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(args.out, grid[..., ::-1])
-    print(f"wrote {args.out}")
+    save(np.concatenate([np.concatenate([caption(c.shape[1], t, x=3), c], 0) for t, c in columns], 1), args.out)
     return 0
 
 

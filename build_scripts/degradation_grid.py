@@ -12,16 +12,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "build_scripts")]
 
 from engine import degradations as D  # noqa: E402
 from engine.training import batched_degradation as B  # noqa: E402
 from engine.training.data import load_faces  # noqa: E402
+from grid_image import caption, put, save  # noqa: E402
 
 
 def main() -> int:
@@ -41,18 +41,13 @@ def main() -> int:
         params = D.DegradationParams(float(p.sigma_x[i]), float(p.sigma_y[i]), float(p.theta[i]), float(p.downscale[i]),
                                      float(p.noise[i]), int(p.jpeg[i]), bool(p.gray[i]), noise_seed=i)
         row = np.concatenate([face, D.apply(face, params), batched[i]], axis=1)
-        caption = np.full((18, row.shape[1], 3), 255, np.uint8)
         text = (f"blur {params.sigma_x:.1f}x{params.sigma_y:.1f}  down {params.downscale:.1f}  noise {params.noise:.0f}"
                 f"  q{params.jpeg}{'  gray' if params.gray else ''}")
-        cv2.putText(caption, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-        rows += [caption, row]
-    header = np.full((20, rows[1].shape[1], 3), 255, np.uint8)
-    for x, label in ((4, "clean"), (132, "per-sample (OpenCV)"), (260, "batched (tensor)")):
-        cv2.putText(header, label, (x, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    grid = np.concatenate([header] + rows, axis=0)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(args.out, grid[..., ::-1])
-    print(f"wrote {args.out}")
+        rows += [caption(row.shape[1], text), row]
+    header = caption(rows[1].shape[1], "clean", height=20)
+    for x, label in ((132, "per-sample (OpenCV)"), (260, "batched (tensor)")):
+        put(header, label, x)
+    save(np.concatenate([header] + rows, axis=0), args.out)
     return 0
 
 

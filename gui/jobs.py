@@ -33,15 +33,11 @@ class SessionCache:
     def __init__(self):
         self.key: Optional[SessionKey] = None
         self.session: Optional[PhotoRestorer] = None
-        self.sec_per_step = 0.0  # one network step measured when the session was built
 
     def get(self, key: SessionKey) -> PhotoRestorer:
         if self.session is None or key != self.key:
             self.session = open_session(key.model, device=key.device, precision=key.precision, detector=key.detector)
             self.key = key
-            apply_cpu_threads(self.session.restorer.device)
-            self.sec_per_step = measure_step(self.session)
-            return self.session
         # every job: only the cores other programs leave idle (a full pool under load is several times slower)
         apply_cpu_threads(self.session.restorer.device)
         return self.session
@@ -72,8 +68,7 @@ def open_photo_job(cache: SessionCache, key: SessionKey, path=None, photo: Optio
         crops = [a.crop for a in session.align(p, faces)]
         # measured now, with the threads chosen for the machine's current load, so the estimate shown before
         # the first run matches what the run will take (a figure from an idle moment was 10x too low)
-        cache.sec_per_step = measure_step(session)
-        return OpenedPhoto(p, faces, [to_8bit(c) for c in crops], cache.sec_per_step)
+        return OpenedPhoto(p, faces, [to_8bit(c) for c in crops], measure_step(session))
     return job
 
 

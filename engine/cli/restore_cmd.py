@@ -189,12 +189,6 @@ class FileProgress(TerminalProgress):
         pass
 
 
-def _identity_text(reading) -> str:
-    if reading is None or reading.distance is None:
-        return "unknown"
-    return f"{reading.distance:.2f} {reading.verdict}"
-
-
 def _model_compare_default(model) -> str:
     from ..io.checkpoints import read_spec
     from .paths import default_model_path
@@ -231,7 +225,8 @@ def run_compare(args: argparse.Namespace) -> int:
     for r in runs:
         row = f"| {r.steps} | {len(r.result.faces)} | {r.seconds:.2f} | {r.seconds / max(1, len(r.result.faces)):.3f} |"
         if ident:
-            row += " " + ", ".join(_identity_text(f.identity) for f in r.result.faces) + " |"
+            row += " " + ", ".join(f.identity.label() if f.identity else "identity unknown"
+                                   for f in r.result.faces) + " |"
         print(row)
     print(f"grid: {target}")
     return 0

@@ -3,6 +3,8 @@ cheap), feathered mask, low-frequency colour matching, grayscale preserved."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -16,6 +18,14 @@ def feather_mask(size: int, feather: float = 0.12) -> np.ndarray:
     edge = np.clip(d / ramp, 0.0, 1.0)
     edge = edge * edge * (3 - 2 * edge)  # smoothstep: no visible kink where the ramp ends
     return np.outer(edge, edge)
+
+
+@lru_cache(maxsize=8)
+def _cached_face_mask(size: int, points: tuple) -> np.ndarray:
+    """One mask per crop size and template: every photo of a batch blends with the same one."""
+    mask = face_mask(size, points)
+    mask.setflags(write=False)
+    return mask
 
 
 def face_mask(size: int, points, feather: float = 0.18) -> np.ndarray:
@@ -82,7 +92,8 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
     for face, crop in zip(faces, restored):
         size = crop.shape[0]
         if size not in masks:
-            masks[size] = feather_mask(size) if template is None else face_mask(size, template.scaled(size).points)
+            masks[size] = feather_mask(size) if template is None else _cached_face_mask(
+                size, tuple(map(tuple, template.scaled(size).points)))
         rest = crop.astype(np.float32) * (peak / 255.0)
         if colour_match:
             rest = match_colour(rest, face.crop.astype(np.float32), sigma=size / 10.0)
