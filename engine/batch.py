@@ -221,7 +221,13 @@ class BatchRunner:
             prep.timings["restore"] = share * n
             rep = state.reports[k]
             try:
-                result = self.pr.finish(prep, restored[offset:offset + n], self.restore)
+                result = self.pr.finish(prep, restored[offset:offset + n], self.restore, cancel=cancel)
+            except Cancelled:  # between Real-ESRGAN tiles: this photo is not written, the rest not started
+                for kk, *_ in group[group.index((k, target, prep, t0)):]:
+                    state.reports[kk].status = "cancelled"
+                    state.notify(kk)
+                state.summary.cancelled = True
+                return False
             except (EngineError, ValueError, MemoryError) as exc:
                 state.fail(k, exc, t0)
                 offset += n

@@ -28,6 +28,7 @@ def steps_label(n: int) -> str:
 
 def compare_steps(session: PhotoRestorer, photo: Photo, steps: Sequence[int], options: RestoreOptions, *,
                   callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> list[StepRun]:
+    options = replace(options, upscale=1.0)  # the grid compares faces: no background upscaling, so it stays fast
     faces = None if options.aligned else session.detect(photo, options)
     runs = []
     for i, n in enumerate(steps):

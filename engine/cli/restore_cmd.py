@@ -54,7 +54,15 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
     p.add_argument("--max-faces", type=int, default=0, help="restore at most this many faces, largest first (0 = all)")
     p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than this (pixels, default 20)")
     p.add_argument("--threshold", type=float, default=0.9, help="face detection confidence, 0-1 (default 0.9)")
-    p.add_argument("--upscale", type=float, default=1.0, help="background upscale factor, Lanczos (default 1)")
+    p.add_argument("--upscale", type=float, default=1.0, metavar="{1,2,4}",
+                   help="enlarge the whole photo: 1 keeps its size (default); 2 or 4 upscale the background with "
+                        "Real-ESRGAN and paste the restored faces in at that size (minutes per megapixel on a "
+                        "CPU, docs/UPSCALE.md); with --background none, any factor from 1 to 8")
+    p.add_argument("--background", choices=["realesrgan", "none"], default="realesrgan",
+                   help="how --upscale enlarges the photo around the faces: realesrgan (default) or none (a plain "
+                        "Lanczos resize, instant)")
+    p.add_argument("--tile", type=int, default=256,
+                   help="Real-ESRGAN tile size in input pixels; smaller tiles use less memory (default 256)")
     p.add_argument("--identity", action="store_true",
                    help="measure how far each restored face drifted from the input (dlib descriptor distance; "
                         "kept < 0.30 <= changed < 0.60 <= different, docs/IDENTITY.md): in --report, and per step "
@@ -101,7 +109,8 @@ def restore_options(args) -> RestoreOptions:
                           detect=DetectOptions(min_face=args.min_face, threshold=args.threshold,
                                                max_faces=args.max_faces, only_largest=args.only_largest_face,
                                                only_center=args.only_center_face),
-                          upscale=args.upscale, identity=args.identity)
+                          upscale=args.upscale, background=args.background, tile=args.tile,
+                          identity=args.identity)
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -121,6 +130,14 @@ def run_restore(args: argparse.Namespace) -> int:
     session = open_session(args.model, device=args.device, precision=args.precision, detector=args.detector,
                            detector_weights=args.detector_weights, need_detector=not args.aligned)
     apply_cpu_threads(session.restorer.device, args.threads)
+    if options.network_upscale:
+        from ..errors import ModelError
+
+        try:
+            session.upscaler()  # a missing upscaler is one clear error, not a failure per file
+        except ModelError as exc:
+            print(f"facebridge restore: error: {exc}", file=sys.stderr)
+            return 2
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())  # finish the report on Ctrl-C
     bar = FileProgress(sys.stderr, quiet=args.quiet or args.json, total=len(items))

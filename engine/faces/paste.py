@@ -100,6 +100,9 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
         if grayscale:
             rest = to_gray3(rest)
         inv = face.inverse.astype(np.float64) * scale
+        # pixel centres: original (x + 0.5) lands on s(x + 0.5) - 0.5 in the enlarged image, as cv2.resize and
+        # the upscaler place it; scaling alone would shift the face (s - 1) / 2 px down-right of the background
+        inv[:, 2] += 0.5 * scale - 0.5
         x0, y0, x1, y1 = paste_region(inv, size, (h, w))
         if x1 <= x0 or y1 <= y0:
             continue

@@ -2,7 +2,7 @@
 
 Loading follows the restoration model's rules: only a .safetensors file with our metadata (no pickles), its
 configuration from that metadata, every tensor matching the architecture. 2x is the 4x network followed by
-an area downscale (what Real-ESRGAN's own --outscale does).
+an area downscale of each tile's output (Real-ESRGAN's own --outscale resizes the same way, once).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -22,6 +21,11 @@ from .ncnn_convert import build_rrdbnet
 from .tiles import run_tiled
 
 FORMAT = "facebridge-upscaler"
+# tiling defaults, chosen by measurement (docs/UPSCALE.md): input pixels per tile cell, the cross-faded band
+# on each side of a seam, and the photo context beyond it that each tile sees but does not keep
+DEFAULT_TILE = 256
+DEFAULT_OVERLAP = 16
+DEFAULT_CONTEXT = 32
 
 
 class Upscaler:
@@ -34,7 +38,7 @@ class Upscaler:
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
+                tensors = {k: f.get_tensor(k).float() for k in f.keys()}  # fp16-stored weights run in fp32
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own types for damaged files
             raise ModelError(path, f"not a readable .safetensors file ({exc})") from exc
         if meta.get("format") != FORMAT:
@@ -59,16 +63,11 @@ class Upscaler:
             return y[:, :, p * s:-p * s, p * s:-p * s].clamp(0, 1)
         return self.net(x).clamp(0, 1)
 
-    def upscale(self, image: np.ndarray, factor: int, *, tile: int = 256, context: int = 32,
-                callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
+    def upscale(self, image: np.ndarray, factor: int, *, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
+                context: int = DEFAULT_CONTEXT, callback: Optional[ProgressCallback] = None,
+                cancel: Optional[CancelToken] = None) -> np.ndarray:
         """RGB uint8 or uint16 (H, W, 3) -> (H*factor, W*factor, 3) of the same dtype; factor 2 or 4."""
-        if factor not in (2, 4) or factor > self.scale:
+        if factor not in (2, 4) or self.scale % factor:
             raise ValueError(f"upscale factor must be 2 or {self.scale}, got {factor}")
-        peak = 65535.0 if image.dtype == np.uint16 else 255.0
-        x = image.astype(np.float32) / peak
-        out = run_tiled(x, self._run, self.scale, tile=tile, context=context, device=self.device,
-                        callback=callback, cancel=cancel)
-        if factor != self.scale:
-            h, w = image.shape[:2]
-            out = cv2.resize(out, (w * factor, h * factor), interpolation=cv2.INTER_AREA)
-        return np.clip(np.round(out * peak), 0, peak).astype(image.dtype)
+        return run_tiled(image, self._run, self.scale, factor=factor, tile=tile, overlap=overlap, context=context,
+                         device=self.device, callback=callback, cancel=cancel)

@@ -116,11 +116,16 @@ def build_rrdbnet(config: dict):
                   num_blocks=config["num_blocks"], scale=config["scale"])
 
 
-def convert(param_path: Path, bin_path: Path, output: Path, config: dict = X4PLUS, source: str = "") -> Path:
-    """ncnn .param/.bin -> safetensors (fp32) with the architecture, padding and provenance in its metadata."""
+def convert(param_path: Path, bin_path: Path, output: Path, config: dict = X4PLUS, source: str = "",
+            half_weights: bool = False) -> Path:
+    """ncnn .param/.bin -> safetensors with the architecture, padding and provenance in its metadata.
+
+    half_weights stores the convolution weights as fp16, which loses nothing when ncnn stored them as fp16
+    (Real-ESRGAN's release does; checked per tensor) and halves the file; biases stay fp32."""
     import json
     import os
 
+    import torch
     from safetensors.torch import save_file
 
     from ..downloads import sha256_of
@@ -134,6 +139,27 @@ def convert(param_path: Path, bin_path: Path, output: Path, config: dict = X4PLU
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=meta)
+    tensors = {}
+    for k, v in state.items():
+        if half_weights and k.endswith("weight") and torch.equal(v.half().float(), v):
+            v = v.half()
+        tensors[k] = v.contiguous()
+    save_file(tensors, str(tmp), metadata=meta)
     os.replace(tmp, output)
     return output
+
+
+def tensor_digest(path: Path) -> str:
+    """SHA-256 over a safetensors file's tensors (sorted names, dtypes, shapes, raw bytes), so two files with
+    the same weights agree whatever order their metadata header was written in."""
+    import hashlib
+
+    from safetensors import safe_open
+
+    h = hashlib.sha256()
+    with safe_open(str(path), framework="np") as f:
+        for k in sorted(f.keys()):
+            a = np.ascontiguousarray(f.get_tensor(k))
+            h.update(f"{k}|{a.dtype.str}|{a.shape}\n".encode())
+            h.update(a.tobytes())
+    return h.hexdigest()

@@ -1,10 +1,15 @@
-"""Tiled inference for image-to-image networks that enlarge by an integer factor.
+"""Tiled inference for image-to-image networks that enlarge by an integer factor, with blended seams.
 
-Each tile is run with `context` extra pixels of the photo around it (fewer at the photo's border), and only
-its core is written to the output. A network whose receptive field fits in the context gives exactly the
-untiled result; Real-ESRGAN's nominal field is far larger, so how much context it needs is measured
-(docs/UPSCALE.md). Memory is bounded by the tile: one tile's activations plus the output array, never the
-network on the whole photo. Progress is reported per tile and cancellation is checked between tiles.
+The photo is cut into a grid of `tile`-pixel cells. Each cell is run with `overlap + context` extra pixels
+of the photo around it (fewer at the photo's border). Its output is kept over the cell plus `overlap` on each
+side and cross-faded with its neighbours there: the weights are linear ramps that sum to exactly one at
+every output pixel, so a network whose reach fits inside the context gives exactly the untiled result, and
+one that reaches further (Real-ESRGAN does, docs/UPSCALE.md) shows no hard seam.
+
+Memory is bounded by one band of tiles, not by the photo: tiles are run row by row and only the current
+band is held in float32 (rows shared with the next band are carried over); finished rows go straight into
+the output array in the photo's own dtype. Progress is reported per tile; cancellation is checked between
+tiles.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Optional
 
+import cv2
 import numpy as np
 import torch
 
@@ -19,33 +25,102 @@ from ..progress import CancelToken, ProgressCallback, check, report
 
 
 def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
-    """(y0, y1, x0, x1) cores covering the image, row by row."""
+    """(y0, y1, x0, x1) cells covering the image, row by row."""
     return [(y, min(height, y + tile), x, min(width, x + tile))
             for y in range(0, height, tile) for x in range(0, width, tile)]
 
 
-def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], scale: int, *, tile: int = 192,
-              context: int = 32, device: torch.device | str = "cpu", callback: Optional[ProgressCallback] = None,
-              cancel: Optional[CancelToken] = None) -> np.ndarray:
-    """image: (H, W, C) float32 in [0, 1]. fn: (1, C, h, w) -> (1, C, h*scale, w*scale) on `device`.
-    Returns (H*scale, W*scale, C) float32."""
-    if tile < 1 or context < 0 or scale < 1:
-        raise ValueError(f"tile must be >= 1, context >= 0 and scale >= 1 (got {tile}, {context}, {scale})")
-    h, w, c = image.shape
-    out = np.empty((h * scale, w * scale, c), np.float32)
-    cores = tile_grid(h, w, tile)
-    for i, (y0, y1, x0, x1) in enumerate(cores):
-        check(cancel)
-        ry0, ry1 = max(0, y0 - context), min(h, y1 + context)
-        rx0, rx1 = max(0, x0 - context), min(w, x1 + context)
-        region = torch.from_numpy(np.ascontiguousarray(image[ry0:ry1, rx0:rx1])).permute(2, 0, 1)[None].to(device)
-        with torch.inference_mode():
-            up = fn(region)[0].permute(1, 2, 0).float().cpu().numpy()
-        oy, ox = (y0 - ry0) * scale, (x0 - rx0) * scale
-        out[y0 * scale:y1 * scale, x0 * scale:x1 * scale] = up[oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
-        report(callback, "upscale", i + 1, len(cores), f"tile {i + 1}/{len(cores)}")
-    return out
-
-
 def tiles_for(height: int, width: int, tile: int) -> int:
     return math.ceil(height / tile) * math.ceil(width / tile)
+
+
+def ramp_weights(n_out: int, start: float, lo_edge: Optional[int], hi_edge: Optional[int], overlap: int,
+                 factor: int) -> np.ndarray:
+    """1-D cross-fade weights for output pixels [start*factor, start*factor + n_out) of one tile.
+
+    lo_edge/hi_edge: the cell boundaries (input pixels) shared with the previous/next tile, None at the
+    photo's border. The weight rises from 0 to 1 across [edge - overlap, edge + overlap] at the low edge and
+    falls the same way at the high edge, measured at each output pixel's centre, so neighbours sum to 1."""
+    x = (np.arange(n_out, dtype=np.float64) + 0.5) / factor + start
+    w = np.ones(n_out, np.float64)
+    if overlap > 0:
+        if lo_edge is not None:
+            w *= np.clip((x - (lo_edge - overlap)) / (2 * overlap), 0.0, 1.0)
+        if hi_edge is not None:
+            w *= np.clip(((hi_edge + overlap) - x) / (2 * overlap), 0.0, 1.0)
+    return w.astype(np.float32)
+
+
+def _store(out: np.ndarray, rows: slice, values: np.ndarray) -> None:
+    """Write float [0, 1] rows into the output array in its dtype (rounded) or as float."""
+    if out.dtype == np.float32:
+        out[rows] = values
+    else:
+        peak = float(np.iinfo(out.dtype).max)
+        out[rows] = np.clip(np.round(values * peak), 0, peak).astype(out.dtype)
+
+
+def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], scale: int, *, factor: int = 0,
+              tile: int = 256, overlap: int = 0, context: int = 32, device: torch.device | str = "cpu",
+              callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
+    """image: (H, W, C) float32 in [0, 1], or uint8/uint16 (scaled to [0, 1] per tile).
+    fn: (1, C, h, w) -> (1, C, h*scale, w*scale) on `device`. factor: the output's enlargement (default
+    `scale`; a divisor of it is reached by area-averaging each tile's output, which matches averaging the
+    whole output because tiles start on whole input pixels). Returns (H*factor, W*factor, C) in the input's
+    dtype."""
+    factor = factor or scale
+    if tile < 1 or context < 0 or overlap < 0 or scale < 1 or factor < 1 or scale % factor:
+        raise ValueError(f"tile must be >= 1, overlap and context >= 0, and the factor must divide the network's "
+                         f"scale (got tile {tile}, overlap {overlap}, context {context}, scale {scale}, "
+                         f"factor {factor})")
+    if 2 * overlap > tile:
+        raise ValueError(f"overlap {overlap} must be at most half the tile ({tile})")
+    h, w, c = image.shape
+    peak = 1.0 if image.dtype == np.float32 else float(np.iinfo(image.dtype).max)
+    out = np.empty((h * factor, w * factor, c), image.dtype)
+    rows = list(range(0, h, tile))
+    cols = list(range(0, w, tile))
+    total, done = len(rows) * len(cols), 0
+    reach = overlap + context
+    carry = None  # float rows of the previous band that this band still adds to
+    carry_from = 0  # their first input row
+    for r, y0 in enumerate(rows):
+        y1 = min(h, y0 + tile)
+        lo_y = y0 if r > 0 else None
+        hi_y = y1 if r + 1 < len(rows) else None
+        band_from = y0 - overlap if lo_y is not None else 0  # input rows this band writes
+        band_to = min(h, y1 + overlap) if hi_y is not None else h
+        band = np.zeros(((band_to - band_from) * factor, w * factor, c), np.float32)
+        if carry is not None:
+            band[(carry_from - band_from) * factor:(carry_from - band_from) * factor + carry.shape[0]] += carry
+        wy = ramp_weights((band_to - band_from) * factor, band_from, lo_y, hi_y, overlap, factor)
+        for k, x0 in enumerate(cols):
+            check(cancel)
+            x1 = min(w, x0 + tile)
+            lo_x = x0 if k > 0 else None
+            hi_x = x1 if k + 1 < len(cols) else None
+            keep_x0 = x0 - overlap if lo_x is not None else 0
+            keep_x1 = min(w, x1 + overlap) if hi_x is not None else w
+            ry0, ry1 = max(0, band_from - context), min(h, band_to + context)
+            rx0, rx1 = max(0, keep_x0 - context), min(w, keep_x1 + context)
+            region = np.ascontiguousarray(image[ry0:ry1, rx0:rx1], np.float32)
+            if peak != 1.0:
+                region /= peak
+            x = torch.from_numpy(region).permute(2, 0, 1)[None].to(device)
+            with torch.inference_mode():
+                up = fn(x)[0].permute(1, 2, 0).float().cpu().numpy()
+            if factor != scale:
+                up = cv2.resize(up, ((rx1 - rx0) * factor, (ry1 - ry0) * factor), interpolation=cv2.INTER_AREA)
+                if up.ndim == 2:
+                    up = up[..., None]
+            oy, ox = (band_from - ry0) * factor, (keep_x0 - rx0) * factor
+            part = up[oy:oy + (band_to - band_from) * factor, ox:ox + (keep_x1 - keep_x0) * factor]
+            wx = ramp_weights(part.shape[1], keep_x0, lo_x, hi_x, overlap, factor)
+            band[:, keep_x0 * factor:keep_x1 * factor] += part * wy[:, None, None] * wx[None, :, None]
+            done += 1
+            report(callback, "upscale", done, total, f"tile {done}/{total}")
+        # rows below the next band's first row are final; the rest carry over to it
+        final_to = (y1 - overlap) if hi_y is not None else h
+        _store(out, slice(band_from * factor, final_to * factor), band[:(final_to - band_from) * factor])
+        carry, carry_from = band[(final_to - band_from) * factor:], final_to
+    return out

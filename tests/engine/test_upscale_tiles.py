@@ -57,3 +57,66 @@ def test_progress_per_tile_and_cancel_between_tiles():
         run_tiled(image, net, 2, tile=32, callback=cancel_after_first, cancel=token)
     with pytest.raises(ValueError):
         run_tiled(image, net, 2, tile=0)
+
+
+class StandIn4(torch.nn.Module):
+    """A cheap 4x network with a 2 px reach, to stand in for Real-ESRGAN's shape."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.convs = torch.nn.Sequential(*[torch.nn.Conv2d(3, 3, 3, padding=1) for _ in range(2)])
+
+    def forward(self, x):
+        return torch.sigmoid(F.interpolate(self.convs(x), scale_factor=4, mode="bilinear", align_corners=False))
+
+
+def _whole(net, image):
+    with torch.inference_mode():
+        return net(torch.from_numpy(image).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+
+
+@pytest.mark.parametrize("tile,overlap", [(32, 8), (40, 20), (25, 3)])
+def test_cross_faded_tiles_are_exact_when_the_context_covers_the_reach(tile, overlap):
+    # the fade weights sum to one at every pixel, including a last cell narrower than the overlap band
+    net = StandIn4().eval()
+    image = np.random.default_rng(2).random((70, 83, 3)).astype(np.float32)
+    whole = _whole(net, image)
+    tiled = run_tiled(image, net, 4, tile=tile, overlap=overlap, context=4)
+    assert tiled.shape == whole.shape
+    assert np.abs(tiled - whole).max() < 1e-5
+
+
+def test_cross_fading_softens_seams_that_context_cannot_remove():
+    net = StandIn4().eval()
+    image = np.random.default_rng(3).random((64, 64, 3)).astype(np.float32)
+    whole = _whole(net, image)
+    hard = run_tiled(image, net, 4, tile=32, overlap=0, context=0)
+    faded = run_tiled(image, net, 4, tile=32, overlap=8, context=0)
+    # the largest jump across the seam row (128) relative to the untiled output
+    seam = lambda a: np.abs(np.diff(a[124:132], axis=0) - np.diff(whole[124:132], axis=0)).max()  # noqa: E731
+    assert seam(faded) < seam(hard) / 2
+
+
+def test_factor_two_from_a_4x_network_matches_area_averaging_the_whole_output():
+    import cv2
+
+    net = StandIn4().eval()
+    image = np.random.default_rng(4).random((48, 56, 3)).astype(np.float32)
+    whole = _whole(net, image)
+    expected = cv2.resize(whole, (112, 96), interpolation=cv2.INTER_AREA)
+    tiled = run_tiled(image, net, 4, factor=2, tile=20, overlap=4, context=4)
+    assert tiled.shape == (96, 112, 3)
+    assert np.abs(tiled - expected).max() < 1e-5
+    with pytest.raises(ValueError):
+        run_tiled(image, net, 4, factor=3)
+
+
+@pytest.mark.parametrize("dtype,peak", [(np.uint8, 255), (np.uint16, 65535)])
+def test_integer_photos_come_back_in_their_own_dtype(dtype, peak):
+    net = StandIn4().eval()
+    image = (np.random.default_rng(5).random((40, 40, 3)) * peak).astype(dtype)
+    whole = _whole(net, image.astype(np.float32) / peak)
+    tiled = run_tiled(image, net, 4, tile=16, overlap=4, context=4)
+    assert tiled.dtype == dtype
+    assert np.abs(tiled.astype(np.float64) - np.round(whole * peak)).max() <= 1

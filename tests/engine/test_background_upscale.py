@@ -1,0 +1,135 @@
+"""The whole photo enlarged: Real-ESRGAN (a tiny random RRDBNet here) or Lanczos behind the restored faces."""
+
+import numpy as np
+import pytest
+
+from engine.errors import BadInputError, Cancelled
+from engine.faces.types import DetectedFace
+from engine.io.images import Photo
+from engine.pipeline import PhotoRestorer, RestoreOptions
+from engine.progress import CancelToken
+from engine.restorer import Restorer
+
+from .helpers import face_like, tiny_model, tiny_spec
+
+pytest.importorskip("spandrel")
+
+
+def tiny_upscaler(folder):
+    from engine.upscale.ncnn_convert import build_rrdbnet, convert
+
+    from .test_ncnn_convert import tiny_config, write_ncnn
+
+    param, bin_ = write_ncnn(build_rrdbnet(tiny_config()), folder)
+    return convert(param, bin_, folder / "up.safetensors", config=tiny_config(), half_weights=True)
+
+
+@pytest.fixture()
+def session(tmp_path):
+    spec = tiny_spec()
+    return PhotoRestorer(Restorer(tiny_model(spec), spec, device="cpu"), None, upscaler_path=tiny_upscaler(tmp_path))
+
+
+def one_face(photo_size=96):
+    """A photo with one face-sized region and landmarks placed like a frontal face in it."""
+    img = face_like(photo_size, seed=3)
+    lm = np.array([[36, 40], [60, 40], [48, 52], [39, 64], [57, 64]], float)
+    return Photo(img, dpi=(300.0, 300.0)), DetectedFace((24, 24, 72, 80), lm, 0.99)
+
+
+def test_options_accept_what_each_background_can_do():
+    assert RestoreOptions(upscale=2).network_upscale and RestoreOptions(upscale=4).network_upscale
+    assert not RestoreOptions(upscale=1).network_upscale
+    assert not RestoreOptions(upscale=3, background="none").network_upscale
+    with pytest.raises(BadInputError, match="2 or 4"):
+        RestoreOptions(upscale=3)
+    with pytest.raises(BadInputError, match="background"):
+        RestoreOptions(background="gan")
+    with pytest.raises(BadInputError, match="tile"):
+        RestoreOptions(upscale=2, tile=8)
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_photo_comes_back_enlarged_with_the_face_pasted_at_that_scale(session, factor):
+    photo, face = one_face()
+    seen = []
+    out = session.restore_photo(photo, RestoreOptions(steps=1, upscale=factor, tile=32), faces=[face],
+                                callback=seen.append)
+    assert out.photo.pixels.shape == (96 * factor, 96 * factor, 3) and out.photo.pixels.dtype == np.uint8
+    assert out.photo.dpi == (300.0 * factor, 300.0 * factor)
+    assert len(out.faces) == 1 and "upscale" in out.timings
+    assert any(p.stage == "upscale" and "tile" in p.message for p in seen)
+    # away from the face the photo is the upscaler's, not a resize
+    corner = slice(0, 16 * factor)
+    background = session.upscaler().upscale(photo.pixels, factor, tile=32)
+    assert np.array_equal(out.photo.pixels[corner, corner], background[corner, corner])
+
+
+def test_the_background_is_upscaled_once_per_photo(session, monkeypatch):
+    photo, face = one_face()
+    calls = []
+    original = type(session.upscaler()).upscale
+    monkeypatch.setattr(type(session.upscaler()), "upscale",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    for steps in (1, 2):
+        session.restore_photo(photo, RestoreOptions(steps=steps, upscale=2, tile=32), faces=[face])
+    assert len(calls) == 1
+
+
+def test_plain_resize_background_for_other_factors(session):
+    photo, face = one_face()
+    out = session.restore_photo(photo, RestoreOptions(steps=1, upscale=3, background="none"), faces=[face])
+    assert out.photo.pixels.shape == (288, 288, 3) and "upscale" not in out.timings
+
+
+def test_archival_properties_survive_the_upscale(session):
+    photo, face = one_face()
+    gray = np.repeat(photo.pixels.mean(axis=2, keepdims=True).astype(np.uint16) * 257, 3, axis=2)
+    alpha = np.full(gray.shape[:2], 40000, np.uint16)
+    out = session.restore_photo(Photo(gray, alpha=alpha), RestoreOptions(steps=1, upscale=2, tile=32), faces=[face])
+    px = out.photo.pixels
+    assert px.dtype == np.uint16 and px.shape == (192, 192, 3)
+    assert (px[..., 0] == px[..., 1]).all() and (px[..., 1] == px[..., 2]).all()  # gray stays gray
+    assert out.photo.alpha.shape == (192, 192) and out.photo.alpha.dtype == np.uint16
+
+
+def test_cancel_between_tiles(session):
+    photo, face = one_face()
+    token = CancelToken()
+
+    def stop_at_first_tile(p):
+        if p.stage == "upscale" and "tile" in p.message:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        session.restore_photo(photo, RestoreOptions(steps=1, upscale=2, tile=32), faces=[face],
+                              callback=stop_at_first_tile, cancel=token)
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_the_face_lands_where_the_background_puts_it(factor):
+    # pixel centres: the input crop pasted back at 4x must line up with a Lanczos 4x of the photo; scaling
+    # the paste transform alone put it (factor - 1) / 2 px up-left of the background
+    import cv2
+
+    from engine.faces.align import align_face
+    from engine.faces.paste import paste_faces
+    from engine.modelspec import FFHQ_512
+
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur((rng.random((96, 96, 3)) * 255).astype(np.uint8), (0, 0), 1.5)
+    img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)
+    lm = np.array([[36, 40], [60, 40], [48, 52], [39, 64], [57, 64]], float)
+    template = FFHQ_512.scaled(128)
+    aligned = align_face(img, lm, template)
+    s = factor
+    base = cv2.resize(img, (96 * s, 96 * s), interpolation=cv2.INTER_LANCZOS4)
+    pasted = paste_faces(base, [aligned], [aligned.crop], scale=float(s), colour_match=False,
+                         template=template).astype(np.float32)
+    core = slice(40 * s, 60 * s)
+    errors = {}
+    for shift in np.arange(-2.0, 2.01, 0.25):
+        moved = cv2.warpAffine(base.astype(np.float32), np.float32([[1, 0, shift], [0, 1, shift]]),
+                               (96 * s, 96 * s), flags=cv2.INTER_CUBIC)
+        errors[float(shift)] = float(((moved[core, core] - pasted[core, core]) ** 2).mean())
+    assert min(errors, key=errors.get) == 0.0
