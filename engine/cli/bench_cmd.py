@@ -34,6 +34,15 @@ def add_parsers(sub) -> None:
     p.add_argument("--train-data", default=None, help="face folder or pack (default: synthetic faces)")
     p.add_argument("--train-size", type=int, default=128, help="face size for the training benchmark")
     p.add_argument("--train-variants", action="store_true", help="also time channels_last and torch.compile")
+    p.add_argument("--upscale", action="store_true", help="background upscaling instead: Real-ESRGAN x2 and x4, "
+                   "seconds per input megapixel and peak memory, plus the tiling around a cheap stand-in network "
+                   "on a large photo")
+    p.add_argument("--upscale-mp", type=float, default=0.0,
+                   help="photo size for the Real-ESRGAN runs, megapixels (default 1 on a GPU, 0.016 = 128x128 "
+                        "on a CPU, where it runs minutes per megapixel)")
+    p.add_argument("--upscale-factors", default="2,4", help="factors for the Real-ESRGAN runs (default 2,4)")
+    p.add_argument("--stand-in-mp", type=float, default=24.0, help="photo size for the stand-in run (0 = skip)")
+    p.add_argument("--tile", type=int, default=256, help="upscaler tile size, input pixels")
     p.add_argument("--out", default=None, help="write the report (Markdown) here")
     p.set_defaults(func=run)
 
@@ -49,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.training:
         return run_training(args)
+    if args.upscale:
+        return run_upscale(args)
     steps = parse_steps(args.steps)
     batches = [int(b) for b in args.batch.split(",")]
     model = args.model or str(default_model_path())
@@ -110,6 +121,24 @@ def run(args: argparse.Namespace) -> int:
         for name, p in peers.items():
             lines.append(f"| {name} | {p['gflops']:.0f} | {p['timing']} | {p['timing'].median / ours_b1:.1f}x |")
         lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+def run_upscale(args: argparse.Namespace) -> int:
+    from ..bench import machine_line
+    from ..bench_upscale import upscale_section
+    from ..device import resolve_device
+
+    device = resolve_device(args.device)
+    mp = args.upscale_mp or (1.0 if device.type == "cuda" else 128 * 128 / 1e6)
+    lines = [f"## `facebridge bench --upscale` on {device.type.upper()}, {dt.date.today().isoformat()}", "",
+             f"- Machine: {machine_line(device)}; torch threads {torch.get_num_threads()}", ""]
+    factors = tuple(int(f) for f in args.upscale_factors.split(","))
+    lines += upscale_section(args.device, mp, args.stand_in_mp, args.tile, factors)
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -203,3 +203,13 @@ def test_upscale_factors_and_backgrounds_are_checked(model, tmp_path, capsys, mo
                  "--upscale", "2"]) == 2
     assert "needs Real-ESRGAN" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists()
+
+
+def test_bench_upscale_prints_seconds_per_megapixel_and_memory(capsys):
+    _upscaler_or_skip()
+    assert main(["bench", "--upscale", "--upscale-mp", "0.001", "--upscale-factors", "2", "--stand-in-mp", "0.1",
+                 "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| Real-ESRGAN") or line.startswith("| stand-in")]
+    assert len(rows) == 2 and "x2" in rows[0] and "316x316" in rows[1]
+    assert float(rows[0].split("|")[5]) > 0  # seconds per input megapixel
