@@ -43,7 +43,7 @@ if kind == "real":
     up = Upscaler(ensure_upscaler(), device=device)
     run = lambda: up.upscale(image, factor, tile=tile)
 else:
-    from engine.upscale.model import DEFAULT_CONTEXT, DEFAULT_OVERLAP
+    from engine.upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
     from engine.upscale.tiles import run_tiled
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 3, 3, padding=1).to(device).eval()

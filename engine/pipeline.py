@@ -95,6 +95,8 @@ class PhotoRestorer:
         self._upscaler_path = upscaler_path  # None: the converted Real-ESRGAN (engine/upscale/weights.py)
         self._upscaler = None
         self._background_cache: Optional[tuple] = None  # (pixels, factor, tile, result): re-restores reuse it
+        self.upscale_rate: Optional[float] = None  # Real-ESRGAN seconds per processed pixel, measured here
+        self._restorer_flops: Optional[int] = None
 
     def upscaler(self):
         """Real-ESRGAN on the restorer's device, loaded on first use (converted from its wheel if needed)."""
@@ -117,8 +119,16 @@ class PhotoRestorer:
         cached = self._background_cache
         if cached is not None and cached[0] is pixels and cached[1] == key:
             return cached[2]
-        out = self.upscaler().upscale(pixels, int(options.upscale), tile=options.tile, callback=callback,
-                                      cancel=cancel)
+        upscaler = self.upscaler()
+        if self.upscale_rate is None:  # a 2-second probe, so the first photo's estimate is a measured one
+            self.upscale_rate = upscaler.measure_rate()
+        h, w = pixels.shape[:2]
+        pixels_run = upscaler.processed_pixels(h, w, options.tile)
+        report(callback, "upscale", 0, 1, f"upscaling x{options.upscale:g} with Real-ESRGAN: about "
+                                          f"{format_duration(pixels_run * self.upscale_rate)}")
+        t = time.perf_counter()
+        out = upscaler.upscale(pixels, int(options.upscale), tile=options.tile, callback=callback, cancel=cancel)
+        self.upscale_rate = (time.perf_counter() - t) / pixels_run
         if gray:  # a black-and-white photo stays exactly gray
             out = np.repeat(np.round(out.mean(axis=2, keepdims=True)).astype(out.dtype), 3, axis=2)
         self._background_cache = (pixels, key, out)
@@ -165,6 +175,28 @@ class PhotoRestorer:
         return self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
                                      seeds=seeds, batch_size=options.batch_size, callback=callback, cancel=cancel)
 
+    def upscale_estimate(self, height: int, width: int, options: RestoreOptions,
+                         sec_per_step: Optional[float] = None) -> Optional[tuple[float, bool]]:
+        """(seconds, measured) for the background upscale of a height x width photo: measured when this
+        session has run Real-ESRGAN already, else rough, scaled from one measured restoration step by the two
+        networks' FLOPs (within 1.5x on this project's CPU). None when nothing is known yet."""
+        if not options.network_upscale:
+            return 0.0, True
+        from .upscale.model import X4PLUS_MACS_PER_PIXEL, processed_pixels
+        from .upscale.ncnn_convert import PREPAD
+        from .upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
+
+        pixels_run = processed_pixels(height, width, options.tile, DEFAULT_OVERLAP, DEFAULT_CONTEXT, PREPAD)
+        if self.upscale_rate is not None:
+            return pixels_run * self.upscale_rate, True
+        if not sec_per_step:
+            return None
+        if self._restorer_flops is None:
+            from .network.unet import count_flops
+
+            self._restorer_flops = count_flops(self.restorer.model)
+        return pixels_run * sec_per_step / self._restorer_flops * 2 * X4PLUS_MACS_PER_PIXEL, False
+
     def finish(self, prep: "Prepared", restored: list[np.ndarray], options: RestoreOptions, *,
                callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> PhotoResult:
         """Enlarge the background if asked, then paste the restored crops back (or, in aligned mode, return
@@ -179,8 +211,6 @@ class PhotoRestorer:
             pixels = np.clip(np.round(rest), 0, 65535).astype(photo.pixels.dtype)
             pixels = _resize(pixels, options.upscale)  # the crop is the restored face: no background to upscale
         else:
-            if options.network_upscale:
-                report(callback, "upscale", 0, 1, f"upscaling the photo x{options.upscale:g} (Real-ESRGAN)")
             t_bg = time.perf_counter()
             base = self.background(photo.pixels, options, gray, callback=callback, cancel=cancel)
             upscale_s = time.perf_counter() - t_bg
@@ -229,6 +259,17 @@ class Prepared:
     crops: list[np.ndarray]
     seeds: list[int]
     timings: dict
+
+
+def format_duration(seconds: float) -> str:
+    """'0.4 s', '12 s', '3.5 min', '2.1 h'."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _resize(a: np.ndarray, scale: float) -> np.ndarray:

@@ -8,6 +8,7 @@ an area downscale of each tile's output (Real-ESRGAN's own --outscale resizes th
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -18,14 +19,11 @@ import torch.nn.functional as F
 from ..errors import ModelError
 from ..progress import CancelToken, ProgressCallback
 from .ncnn_convert import build_rrdbnet
-from .tiles import run_tiled
+from .tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP, DEFAULT_TILE, run_tiled, tile_regions
 
 FORMAT = "facebridge-upscaler"
-# tiling defaults, chosen by measurement (docs/UPSCALE.md): input pixels per tile cell, the cross-faded band
-# on each side of a seam, and the photo context beyond it that each tile sees but does not keep
-DEFAULT_TILE = 256
-DEFAULT_OVERLAP = 16
-DEFAULT_CONTEXT = 32
+# Real-ESRGAN x4plus: multiply-adds per input pixel (macs_per_pixel of the network; a test keeps them equal)
+X4PLUS_MACS_PER_PIXEL = 17_926_848
 
 
 class Upscaler:
@@ -64,6 +62,25 @@ class Upscaler:
             return y[:, :, p * s:-p * s, p * s:-p * s].clamp(0, 1)
         return self.net(x).clamp(0, 1)
 
+    def processed_pixels(self, height: int, width: int, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
+                         context: int = DEFAULT_CONTEXT) -> int:
+        """Input pixels the network runs on for a photo of this size: every tile's region, padding included.
+        Time is proportional to it (the network is convolutions at a fixed width)."""
+        return processed_pixels(height, width, tile, overlap, context, self.prepad)
+
+    def measure_rate(self, side: int = 48) -> float:
+        """Seconds per processed pixel on this device, from one warm run on a side x side region."""
+        x = torch.rand(1, 3, side, side, device=self.device)
+        with torch.inference_mode():
+            self._run(x[..., :16, :16])  # warm-up (allocator, kernels)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            self._run(x)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+        return (time.perf_counter() - t) / (side + 2 * self.prepad) ** 2
+
     def upscale(self, image: np.ndarray, factor: int, *, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                 context: int = DEFAULT_CONTEXT, callback: Optional[ProgressCallback] = None,
                 cancel: Optional[CancelToken] = None) -> np.ndarray:
@@ -72,3 +89,23 @@ class Upscaler:
             raise ValueError(f"upscale factor must be 2 or {self.scale}, got {factor}")
         return run_tiled(image, self._run, self.scale, factor=factor, tile=tile, overlap=overlap, context=context,
                          device=self.device, callback=callback, cancel=cancel)
+
+
+def processed_pixels(height: int, width: int, tile: int, overlap: int, context: int, prepad: int) -> int:
+    return sum((y1 - y0 + 2 * prepad) * (x1 - x0 + 2 * prepad)
+               for y0, y1, x0, x1 in tile_regions(height, width, tile, overlap, context))
+
+
+def macs_per_pixel(net: torch.nn.Module) -> float:
+    """Multiply-adds per input pixel: convolutions after the nearest 2x resizes run on 4 (then 16) pixels per
+    input pixel. Real-ESRGAN x4plus: 17.9 M, i.e. ~36 MFLOPs per input pixel."""
+    total, area = 0.0, 1
+    for name, m in net.named_modules():
+        if isinstance(m, torch.nn.Conv2d):
+            if name.startswith("ups."):
+                area *= 4
+            elif name == "conv_hr":
+                pass
+            k = m.kernel_size[0] * m.kernel_size[1]
+            total += k * m.in_channels * m.out_channels * area
+    return total

@@ -23,6 +23,12 @@ import torch
 
 from ..progress import CancelToken, ProgressCallback, check, report
 
+# Real-ESRGAN's defaults, chosen by measurement (docs/UPSCALE.md): input pixels per tile cell, the
+# cross-faded band on each side of a seam, and the photo context beyond it that a tile sees but does not keep
+DEFAULT_TILE = 256
+DEFAULT_OVERLAP = 16
+DEFAULT_CONTEXT = 32
+
 
 def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
     """(y0, y1, x0, x1) cells covering the image, row by row."""
@@ -32,6 +38,23 @@ def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, i
 
 def tiles_for(height: int, width: int, tile: int) -> int:
     return math.ceil(height / tile) * math.ceil(width / tile)
+
+
+def tile_regions(height: int, width: int, tile: int, overlap: int, context: int) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of the photo each tile actually runs on, in run order (see run_tiled)."""
+    rows, cols = list(range(0, height, tile)), list(range(0, width, tile))
+    out = []
+    for r, y0 in enumerate(rows):
+        y1 = min(height, y0 + tile)
+        top = y0 - overlap if r > 0 else 0
+        bottom = min(height, y1 + overlap) if r + 1 < len(rows) else height
+        for k, x0 in enumerate(cols):
+            x1 = min(width, x0 + tile)
+            left = x0 - overlap if k > 0 else 0
+            right = min(width, x1 + overlap) if k + 1 < len(cols) else width
+            out.append((max(0, top - context), min(height, bottom + context),
+                        max(0, left - context), min(width, right + context)))
+    return out
 
 
 def ramp_weights(n_out: int, start: float, lo_edge: Optional[int], hi_edge: Optional[int], overlap: int,

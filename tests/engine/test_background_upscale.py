@@ -130,3 +130,35 @@ def test_the_face_lands_where_the_background_puts_it(factor):
                                (96 * s, 96 * s), flags=cv2.INTER_CUBIC)
         errors[float(shift)] = float(((moved[core, core] - pasted[core, core]) ** 2).mean())
     assert min(errors, key=errors.get) == 0.0
+
+
+def test_macs_constant_matches_the_network():
+    from engine.upscale.model import X4PLUS_MACS_PER_PIXEL, macs_per_pixel
+    from engine.upscale.ncnn_convert import X4PLUS, build_rrdbnet
+
+    assert macs_per_pixel(build_rrdbnet(X4PLUS)) == X4PLUS_MACS_PER_PIXEL
+
+
+def test_processed_pixels_are_what_the_tiles_run_on(session):
+    up = session.upscaler()
+    seen = []
+    run = up._run
+    up._run = lambda x: seen.append((x.shape[-2] + 2 * up.prepad) * (x.shape[-1] + 2 * up.prepad)) or run(x)
+    image = (np.random.default_rng(0).random((70, 45, 3)) * 255).astype(np.uint8)
+    up.upscale(image, 2, tile=32, overlap=4, context=6)
+    assert sum(seen) == up.processed_pixels(70, 45, tile=32, overlap=4, context=6)
+
+
+def test_estimate_is_rough_before_the_first_upscale_and_measured_after(session):
+    options = RestoreOptions(steps=1, upscale=2, tile=32)
+    assert session.upscale_estimate(96, 96, RestoreOptions()) == (0.0, True)
+    assert session.upscale_estimate(96, 96, options) is None  # nothing measured at all yet
+    rough, measured = session.upscale_estimate(96, 96, options, sec_per_step=0.05)
+    assert rough > 0 and not measured
+    photo, face = one_face()
+    seen = []
+    session.restore_photo(photo, options, faces=[face], callback=seen.append)
+    assert any("about" in p.message for p in seen if p.stage == "upscale")
+    after, measured = session.upscale_estimate(96, 96, options)
+    assert measured and after > 0
+    assert session.upscale_estimate(192, 192, options)[0] > 3 * after  # grows with the photo
