@@ -62,7 +62,7 @@ def main() -> int:
         sec = time.perf_counter() - t
         d = np.abs(tiled.astype(np.int16) - whole.astype(np.int16))
         row = {"size": args.size, "tile": tile, "overlap": overlap, "context": context,
-               "tiles": -(-args.size // tile) ** 2, "max": int(d.max()), "over_1": float((d > 1).mean()),
+               "tiles": (-(-args.size // tile)) ** 2, "max": int(d.max()), "over_1": float((d > 1).mean()),
                "mean": float(d.mean()), "seconds": round(sec, 1), "untiled_seconds": round(whole_s, 1)}
         results["rows"] = [r for r in results["rows"] if (r["size"], r["tile"], r["overlap"], r["context"])
                            != (args.size, tile, overlap, context)] + [row]

@@ -55,6 +55,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=None)
     parser.add_argument("--photo", default=str(ROOT / "resources" / "samples" / "astronaut_low_quality.jpg"))
+    parser.add_argument("--upscale-photo", default=str(ROOT.parent / "shared" / "data" / "real-degraded-whole" /
+                                                       "codeformer_01.jpg"))
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     app = create_app()
@@ -106,6 +108,22 @@ def main() -> int:
         pump(app, 0.02)
     shot(app, w, "06-batch")
     wait_idle(app, w)
+
+    # the whole photo enlarged x2 with Real-ESRGAN (a small real scan: about a minute on a CPU)
+    small = Path(args.upscale_photo)
+    if small.is_file() and w.controls.upscale_background == "realesrgan":
+        w.stack.setCurrentWidget(w.photo_page)
+        w.open_path(str(small))
+        wait_idle(app, w)
+        w.controls.upscale.setCurrentIndex(w.controls.upscale.findData(2))
+        pump(app, 0.2)
+        shot(app, w, "08-upscale-estimate")
+        w.restore()
+        wait_idle(app, w, timeout=3600)
+        w.view.set_split(0.5)
+        w.zoom_to_face(0)
+        shot(app, w, "09-upscale-x2")
+        w.controls.upscale.setCurrentIndex(0)
 
     # an error message: a corrupt file opened interactively
     def capture_box():

@@ -175,27 +175,31 @@ class PhotoRestorer:
         return self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
                                      seeds=seeds, batch_size=options.batch_size, callback=callback, cancel=cancel)
 
-    def upscale_estimate(self, height: int, width: int, options: RestoreOptions,
-                         sec_per_step: Optional[float] = None) -> Optional[tuple[float, bool]]:
-        """(seconds, measured) for the background upscale of a height x width photo: measured when this
-        session has run Real-ESRGAN already, else rough, scaled from one measured restoration step by the two
-        networks' FLOPs (within 1.5x on this project's CPU). None when nothing is known yet."""
-        if not options.network_upscale:
-            return 0.0, True
-        from .upscale.model import X4PLUS_MACS_PER_PIXEL, processed_pixels
-        from .upscale.ncnn_convert import PREPAD
-        from .upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
-
-        pixels_run = processed_pixels(height, width, options.tile, DEFAULT_OVERLAP, DEFAULT_CONTEXT, PREPAD)
+    def upscale_rate_estimate(self, sec_per_step: Optional[float] = None) -> Optional[tuple[float, bool]]:
+        """(seconds per processed pixel, measured) for Real-ESRGAN on this session's device: measured when this
+        session has run it already, else rough, scaled from one measured restoration step by the two networks'
+        FLOPs (within 1.5x on this project's CPU). None when nothing is known yet."""
         if self.upscale_rate is not None:
-            return pixels_run * self.upscale_rate, True
+            return self.upscale_rate, True
         if not sec_per_step:
             return None
         if self._restorer_flops is None:
             from .network.unet import count_flops
 
             self._restorer_flops = count_flops(self.restorer.model)
-        return pixels_run * sec_per_step / self._restorer_flops * 2 * X4PLUS_MACS_PER_PIXEL, False
+        from .upscale.model import X4PLUS_MACS_PER_PIXEL
+
+        return sec_per_step / self._restorer_flops * 2 * X4PLUS_MACS_PER_PIXEL, False
+
+    def upscale_estimate(self, height: int, width: int, options: RestoreOptions,
+                         sec_per_step: Optional[float] = None) -> Optional[tuple[float, bool]]:
+        """(seconds, measured) for the background upscale of a height x width photo (see upscale_rate_estimate)."""
+        if not options.network_upscale:
+            return 0.0, True
+        rate = self.upscale_rate_estimate(sec_per_step)
+        if rate is None:
+            return None
+        return upscale_pixels(height, width, options) * rate[0], rate[1]
 
     def finish(self, prep: "Prepared", restored: list[np.ndarray], options: RestoreOptions, *,
                callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> PhotoResult:
@@ -259,6 +263,17 @@ class Prepared:
     crops: list[np.ndarray]
     seeds: list[int]
     timings: dict
+
+
+def upscale_pixels(height: int, width: int, options: RestoreOptions) -> int:
+    """Pixels Real-ESRGAN runs on to enlarge a height x width photo with these options (0 without it)."""
+    if not options.network_upscale:
+        return 0
+    from .upscale.model import processed_pixels
+    from .upscale.ncnn_convert import PREPAD
+    from .upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
+
+    return processed_pixels(height, width, options.tile, DEFAULT_OVERLAP, DEFAULT_CONTEXT, PREPAD)
 
 
 def format_duration(seconds: float) -> str:

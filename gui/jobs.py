@@ -49,6 +49,7 @@ class OpenedPhoto:
     faces: list  # DetectedFace
     crops: list  # uint8 aligned crops for the face panel
     sec_per_step: float = 0.0  # one measured network step on this device, for the time estimate
+    upscale_rate: Optional[tuple] = None  # (Real-ESRGAN s per processed pixel, measured?) for the estimate
 
 
 @dataclass
@@ -56,6 +57,18 @@ class RestoredPhoto:
     result: PhotoResult
     seconds: float
     steps: int
+    before: Optional[object] = None  # the original at the result's size, when enlarged (for the slider)
+    upscale_rate: Optional[float] = None  # measured Real-ESRGAN s per processed pixel, after an upscale
+
+
+def before_at_output_size(photo: Photo, result: PhotoResult):
+    """The original, Lanczos-resized to the enlarged result, so the slider compares the same pixels."""
+    import cv2
+
+    h, w = result.photo.pixels.shape[:2]
+    if (h, w) == photo.pixels.shape[:2]:
+        return None
+    return cv2.resize(photo.pixels, (w, h), interpolation=cv2.INTER_LANCZOS4)
 
 
 def open_photo_job(cache: SessionCache, key: SessionKey, path=None, photo: Optional[Photo] = None):
@@ -68,8 +81,16 @@ def open_photo_job(cache: SessionCache, key: SessionKey, path=None, photo: Optio
         crops = [a.crop for a in session.align(p, faces)]
         # measured now, with the threads chosen for the machine's current load, so the estimate shown before
         # the first run matches what the run will take (a figure from an idle moment was 10x too low)
-        return OpenedPhoto(p, faces, [to_8bit(c) for c in crops], measure_step(session))
+        step = measure_step(session)
+        return OpenedPhoto(p, faces, [to_8bit(c) for c in crops], step, upscale_rate(session, step))
     return job
+
+
+def upscale_rate(session: PhotoRestorer, sec_per_step: float) -> Optional[tuple]:
+    """Real-ESRGAN's rate for the estimate, where the upscaler is installed (never loads it)."""
+    from engine.upscale.weights import status
+
+    return session.upscale_rate_estimate(sec_per_step) if status().available else None
 
 
 def measure_step(session: PhotoRestorer) -> float:
@@ -90,7 +111,8 @@ def restore_job(cache: SessionCache, key: SessionKey, opened: OpenedPhoto, optio
         faces = None if options.aligned else [f for f, keep in zip(opened.faces, include) if keep]
         t = time.perf_counter()
         result = session.restore_photo(opened.photo, options, faces=faces, callback=callback, cancel=cancel)
-        return RestoredPhoto(result, time.perf_counter() - t, options.steps or session.restorer.spec.defaults.steps)
+        return RestoredPhoto(result, time.perf_counter() - t, options.steps or session.restorer.spec.defaults.steps,
+                             before_at_output_size(opened.photo, result), session.upscale_rate)
     return job
 
 

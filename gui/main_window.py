@@ -20,7 +20,7 @@ from engine.faces.detectors import retinaface_supported
 from engine.device import available_devices
 from engine.errors import DeviceOutOfMemory
 from engine.io.images import Photo, READ_SUFFIXES, write_image
-from engine.pipeline import RestoreOptions
+from engine.pipeline import RestoreOptions, format_duration, upscale_pixels
 from engine.progress import PauseToken, Progress
 
 from . import jobs
@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.runs = []
         self.pause = PauseToken()
         self.sec_per_step: dict = {}
+        self.upscale_rate: dict = {}  # device -> (Real-ESRGAN s per processed pixel, measured?)
         self.setAcceptDrops(True)
 
         self.stack = QStackedWidget()
@@ -219,10 +220,16 @@ class MainWindow(QMainWindow):
         self.controls.device.setCurrentIndex(max(0, idx))
         self.controls.seed.setValue(int(s.value("restore/seed", 0)))
         self.identity_action.setChecked(str(s.value("ui/identity", "true")).lower() == "true")
+        from engine.upscale.weights import status as upscaler_status
+
+        self.controls.set_upscaler_available(upscaler_status().available)
+        self.controls.upscale.setCurrentIndex(max(0, self.controls.upscale.findData(int(s.value("restore/upscale", 1)))))
         self.batch.input.setText(str(s.value("batch/input", "")))
         self.batch.output.setText(str(s.value("batch/output", "")))
         for k, v in (s.value("speed/sec_per_step", {}) or {}).items():
             self.sec_per_step[k] = float(v)
+        for k, v in (s.value("speed/upscale_rate", {}) or {}).items():
+            self.upscale_rate[k] = (float(v), True)
         self._refresh_recent()
         self.update_estimate()
 
@@ -252,6 +259,8 @@ class MainWindow(QMainWindow):
         s.setValue("batch/input", self.batch.input.text())
         s.setValue("batch/output", self.batch.output.text())
         s.setValue("speed/sec_per_step", self.sec_per_step)
+        s.setValue("speed/upscale_rate", {k: v[0] for k, v in self.upscale_rate.items() if v[1]})
+        s.setValue("restore/upscale", self.controls.upscale.currentData() or 1)
         s.sync()
 
     def set_theme(self, name: str) -> None:
@@ -333,6 +342,7 @@ class MainWindow(QMainWindow):
         self.opened, self.result = opened, None
         self.stack.setCurrentWidget(self.photo_page)  # first, so the view fits at its real size
         self.view.set_images(to_pixmap(opened.photo.pixels), None)
+        self._view_scale = 1.0  # the view shows the photo at its own size until an enlarged result arrives
         self.view.set_split(0.5)  # a new photo starts with the slider in the middle
         self.faces.set_faces(opened.crops)
         self.setWindowTitle(f"FaceBridge - {Path(name).name}")
@@ -340,6 +350,8 @@ class MainWindow(QMainWindow):
         device = self.controls.device.currentData()
         if opened.sec_per_step:
             self.sec_per_step[device] = opened.sec_per_step
+        if opened.upscale_rate is not None and (opened.upscale_rate[1] or device not in self.upscale_rate):
+            self.upscale_rate[device] = opened.upscale_rate
         self._offer_detector()
         self.progress_label.setText(f"{n} face{'s' if n != 1 else ''} found" if n else
                                     "No face found. Restore > Restore as aligned face (Ctrl+Shift+R) "
@@ -356,7 +368,8 @@ class MainWindow(QMainWindow):
         v = self.controls.values()
         seed = self.controls.next_seed()
         return RestoreOptions(steps=v["steps"], sampler=v["sampler"], eta=v["eta"], seed=seed, aligned=aligned,
-                              identity=self.identity_action.isChecked() and not aligned)
+                              identity=self.identity_action.isChecked() and not aligned, upscale=v["upscale"],
+                              background=v["background"])
 
     def restore(self, aligned: bool = False) -> None:
         if self.opened is None or self.runner.busy:
@@ -373,7 +386,14 @@ class MainWindow(QMainWindow):
 
     def on_restored(self, restored: jobs.RestoredPhoto) -> None:
         self.result = restored
-        self.view.set_after(to_pixmap(restored.result.photo.pixels))
+        if restored.before is not None or self._view_scale != 1.0:  # enlarged: compare at the output size
+            before = restored.before if restored.before is not None else self.opened.photo.pixels
+            self.view.set_images(to_pixmap(before), to_pixmap(restored.result.photo.pixels), keep_view=False)
+            self._view_scale = restored.result.photo.pixels.shape[1] / self.opened.photo.pixels.shape[1]
+        else:
+            self.view.set_after(to_pixmap(restored.result.photo.pixels))
+        if restored.upscale_rate is not None:
+            self.upscale_rate[self.controls.device.currentData()] = (restored.upscale_rate, True)
         crops = [f.before for f in restored.result.faces]
         afters = [f.after for f in restored.result.faces]
         if self.opened and len(crops) == len(self.opened.crops):
@@ -427,7 +447,8 @@ class MainWindow(QMainWindow):
 
     def show_run(self, i: int) -> None:
         self.view.set_images(to_pixmap(self.opened.photo.pixels), to_pixmap(self.runs[i].result.photo.pixels),
-                             keep_view=True)
+                             keep_view=self._view_scale == 1.0)  # the grid's runs are at the original size
+        self._view_scale = 1.0
         self.stack.setCurrentWidget(self.photo_page)
         kept = f"the kept result ({steps_label(self.result.steps)})" if self.result else "nothing yet (Keep it first)"
         self.progress_label.setText(f"Viewing {steps_label(self.runs[i].steps)} from the comparison. "
@@ -457,7 +478,7 @@ class MainWindow(QMainWindow):
 
     def zoom_to_face(self, i: int) -> None:
         if self.opened and i < len(self.opened.faces):
-            x1, y1, x2, y2 = self.opened.faces[i].box
+            x1, y1, x2, y2 = (v * self._view_scale for v in self.opened.faces[i].box)
             self.view.zoom_to(QRectF(x1, y1, x2 - x1, y2 - y1))
 
     # -- batch -----------------------------------------------------------------------------------
@@ -495,9 +516,14 @@ class MainWindow(QMainWindow):
     def on_progress(self, p: Progress) -> None:
         self.progress.setRange(0, max(1, p.total))
         self.progress.setValue(p.step)
-        elapsed = time.monotonic() - getattr(self, "_t_start", time.monotonic())
-        eta = elapsed / p.step * (p.total - p.step) if p.step and p.stage in ("restore", "compare") else None
-        self.progress_label.setText(p.message + (f"  ETA {eta:.1f} s" if eta is not None else ""))
+        now = time.monotonic()
+        if p.stage != getattr(self, "_stage", None):  # each stage's ETA from its own start
+            self._stage, self._stage_t0 = p.stage, now
+        eta = ((now - self._stage_t0) / p.step * (p.total - p.step)
+               if p.step and p.stage in ("restore", "compare", "upscale") else None)
+        message = f"Upscaling (Real-ESRGAN): {p.message}" if p.stage == "upscale" and p.message.startswith("tile") \
+            else p.message
+        self.progress_label.setText(message + (f"  ETA {format_duration(eta)}" if eta is not None else ""))
         if p.preview is not None:
             self.preview.setPixmap(to_pixmap(p.preview))
 
@@ -555,11 +581,28 @@ class MainWindow(QMainWindow):
         faces = sum(self.faces.included()) if self.opened else 1
         rate = self.sec_per_step.get(v["device"])
         if rate is None:
-            self.controls.estimate.setText("measured after the first run")
+            text = "measured after the first run"
         else:
             seconds = rate * v["steps"] * max(1, faces)
-            shown = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
-            self.controls.estimate.setText(f"≈ {shown} for {max(1, faces)} face(s)")
+            text = f"≈ {format_duration(seconds) if seconds >= 1 else f'{seconds * 1000:.0f} ms'} for " \
+                   f"{max(1, faces)} face(s)"
+        options = RestoreOptions(upscale=v["upscale"], background=v["background"])
+        if options.network_upscale:
+            up = self.upscale_rate.get(v["device"])
+            if self.opened is None:
+                text += f"; upscaling ×{v['upscale']} is estimated once a photo is open"
+            elif up is None:
+                text += f"; upscaling ×{v['upscale']}: measured when it starts"
+            else:
+                h, w = self.opened.photo.pixels.shape[:2]
+                seconds = upscale_pixels(h, w, options) * up[0]
+                text += (f" + upscaling ×{v['upscale']} ≈ {format_duration(seconds)}"
+                         + ("" if up[1] else " (rough until the first upscale)") + ". Cancel stops between tiles.")
+        self.controls.estimate.setText(text)
+        upscale = (f"upscale ×{v['upscale']} with " + ("Real-ESRGAN" if options.network_upscale else "a plain resize")
+                   if v["upscale"] > 1 else "original size")
+        self.batch.settings_note.setText(f"{steps_label(v['steps'])}, {upscale} (set in the photo view's "
+                                         "Restoration panel)")
 
     # -- saving ----------------------------------------------------------------------------------
     def _output_name(self) -> str:

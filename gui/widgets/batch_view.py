@@ -44,6 +44,11 @@ class BatchView(QWidget):
         self.skip_existing = QCheckBox("skip photos already restored (resume an interrupted batch)")
         self.skip_existing.setChecked(True)
         form.addRow("", self.skip_existing)
+        # the photo page's Restoration panel decides steps and upscale for batches too: say what they are
+        self.settings_note = QLabel("")
+        self.settings_note.setObjectName("batchSettings")
+        self.settings_note.setWordWrap(True)
+        form.addRow("Restoration", self.settings_note)
 
         buttons = QHBoxLayout()
         self.start = QPushButton("Start batch")

@@ -1,5 +1,5 @@
 """Restoration controls: step count (spin box, slider, presets), sampler and eta, seed, device,
-precision, and the estimated run time."""
+precision, the whole-photo upscale factor, and the estimated run time."""
 
 from __future__ import annotations
 
@@ -76,14 +76,22 @@ class Controls(QWidget):
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
 
+        self.upscale = QComboBox()
+        self.upscale.setToolTip("Enlarge the whole photo; the faces are restored and pasted in at the new size. "
+                                "Real-ESRGAN takes minutes per megapixel on a CPU: see the estimate below. The step "
+                                "comparison always compares faces at the original size.")
+        self.set_upscaler_available(True)
+        form.addRow("Upscale", self.upscale)
+
         self.estimate = QLabel("")
+        self.estimate.setWordWrap(True)
         self.estimate.setObjectName("estimate")
         form.addRow("Estimate", self.estimate)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(box)
-        for w in (self.steps, self.sampler, self.eta, self.seed, self.device, self.precision):
+        for w in (self.steps, self.sampler, self.eta, self.seed, self.device, self.precision, self.upscale):
             sig = getattr(w, "valueChanged", None) or w.currentIndexChanged
             sig.connect(self.changed)
 
@@ -123,6 +131,19 @@ class Controls(QWidget):
         if self._defaults is not None:
             self.guidance.setToolTip(f"From this model's card: {self._defaults.measured_on}")
 
+    def set_upscaler_available(self, available: bool) -> None:
+        """With Real-ESRGAN installed the factors upscale the background with it; without, a plain resize."""
+        factor = self.upscale.currentData() or 1
+        self.upscale_background = "realesrgan" if available else "none"
+        self.upscale.blockSignals(True)
+        self.upscale.clear()
+        self.upscale.addItem("×1 (original size)", 1)
+        how = "Real-ESRGAN" if available else "resize; Real-ESRGAN is not installed"
+        for f in (2, 4):
+            self.upscale.addItem(f"×{f} ({how})", f)
+        self.upscale.setCurrentIndex(max(0, self.upscale.findData(factor)))
+        self.upscale.blockSignals(False)
+
     def set_deterministic(self, deterministic: bool) -> None:
         """A deterministic model (OT-ODE bridge) has one sampler and ignores the seed: say so, don't offer them."""
         if deterministic:
@@ -155,4 +176,5 @@ class Controls(QWidget):
     def values(self) -> dict:
         return {"steps": self.steps.value(), "sampler": self.sampler.currentData(), "eta": self.eta.value(),
                 "seed": self.seed.value(), "device": self.device.currentData(),
-                "precision": self.precision.currentData()}
+                "precision": self.precision.currentData(), "upscale": self.upscale.currentData() or 1,
+                "background": self.upscale_background}

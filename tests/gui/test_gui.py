@@ -411,3 +411,38 @@ def test_identity_badge_and_its_setting(qtbot, window):
     wait_idle(qtbot, window)
     assert window.faces.list.item(0).text() == "face 1"
     assert window.result.result.faces[0].identity is None
+
+
+def test_upscale_control_estimate_and_before_after_at_the_output_size(qtbot, window, tmp_path):
+    from engine.cli.paths import resources_dir
+    from engine.upscale.ncnn_convert import build_rrdbnet, convert
+    from tests.engine.test_ncnn_convert import tiny_config, write_ncnn
+
+    window.controls.set_upscaler_available(True)
+    window.open_path(str(resources_dir() / "samples" / "astronaut_low_quality.jpg"))
+    wait_idle(qtbot, window)
+    # a tiny random RRDBNet stands in for Real-ESRGAN (its real speed is minutes per megapixel here)
+    param, bin_ = write_ncnn(build_rrdbnet(tiny_config()), tmp_path)
+    session = window.cache.session
+    session._upscaler_path = convert(param, bin_, tmp_path / "up.safetensors", config=tiny_config())
+    session._upscaler, session.upscale_rate = None, None
+    window.upscale_rate.pop(window.controls.device.currentData(), None)
+    window.controls.steps.setValue(1)
+    window.controls.upscale.setCurrentIndex(window.controls.upscale.findData(2))
+    assert "upscaling ×2: measured when it starts" in window.controls.estimate.text()
+    assert "upscale ×2 with Real-ESRGAN" in window.batch.settings_note.text()
+    labels = []
+    shown = window.on_progress
+    window.on_progress = lambda p: (shown(p), labels.append(window.progress_label.text()))
+    window.restore()
+    wait_idle(qtbot, window)
+    out = window.result.result.photo.pixels
+    assert out.shape[:2] == (1024, 1024)
+    assert window.result.before is not None and window.result.before.shape == out.shape  # slider: same size
+    assert window._view_scale == 2.0
+    assert "upscaling ×2 ≈" in window.controls.estimate.text() and "rough" not in window.controls.estimate.text()
+    assert any("Upscaling (Real-ESRGAN): tile" in t for t in labels)
+    window.controls.upscale.setCurrentIndex(0)  # back to the original size: the view follows
+    window.restore()
+    wait_idle(qtbot, window)
+    assert window.result.result.photo.pixels.shape[:2] == (512, 512) and window._view_scale == 1.0
