@@ -87,11 +87,12 @@ class Upscaler:
         """RGB uint8 or uint16 (H, W, 3) -> (H*factor, W*factor, 3) of the same dtype; factor 2 or 4."""
         if factor not in (2, 4) or self.scale % factor:
             raise ValueError(f"upscale factor must be 2 or {self.scale}, got {factor}")
-        return run_tiled(image, self._run, self.scale, factor=factor, tile=tile, overlap=overlap, context=context,
-                         device=self.device, callback=callback, cancel=cancel)
+        return run_tiled(image, self._run, self.scale, factor=factor, tile=tile, overlap=min(overlap, tile // 2),
+                         context=context, device=self.device, callback=callback, cancel=cancel)
 
 
 def processed_pixels(height: int, width: int, tile: int, overlap: int, context: int, prepad: int) -> int:
+    overlap = min(overlap, tile // 2)  # as Upscaler.upscale runs small tiles
     return sum((y1 - y0 + 2 * prepad) * (x1 - x0 + 2 * prepad)
                for y0, y1, x0, x1 in tile_regions(height, width, tile, overlap, context))
 

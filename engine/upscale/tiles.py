@@ -26,8 +26,8 @@ from ..progress import CancelToken, ProgressCallback, check, report
 # Real-ESRGAN's defaults, chosen by measurement (docs/UPSCALE.md): input pixels per tile cell, the
 # cross-faded band on each side of a seam, and the photo context beyond it that a tile sees but does not keep
 DEFAULT_TILE = 256
-DEFAULT_OVERLAP = 16
-DEFAULT_CONTEXT = 32
+DEFAULT_OVERLAP = 32
+DEFAULT_CONTEXT = 96
 
 
 def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
