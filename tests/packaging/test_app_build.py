@@ -59,6 +59,7 @@ def test_cpu_application_builds_and_passes_its_self_test(tmp_path):
         assert (internal / "resources" / "identity" / name).is_file()
     assert not (internal / "face_recognition_models").exists()
     assert (app / "licenses" / "dlib-face-models.md").is_file()
+    assert (app / "licenses" / "realesrgan-x4plus.md").is_file()
     for unwanted in ("torch/test", "pytest", "lpips", "facexlib", "torchvision", "cv2/qt"):
         assert not (internal / unwanted).exists(), unwanted
     assert "PySide6_Essentials" in (app / "licenses" / "THIRD-PARTY.md").read_text()
