@@ -94,7 +94,7 @@ class PhotoRestorer:
         self._meter = None
         self._upscaler_path = upscaler_path  # None: the converted Real-ESRGAN (engine/upscale/weights.py)
         self._upscaler = None
-        self._background_cache: Optional[tuple] = None  # (pixels, factor, tile, result): re-restores reuse it
+        self._background_cache: Optional[tuple] = None  # (pixels, (factor, tile, gray), result): re-restores reuse it
         self.upscale_rate: Optional[float] = None  # Real-ESRGAN seconds per processed pixel, measured here
         self._restorer_flops: Optional[int] = None
 
