@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train (or resume) the shipped CPU model with the objective the study picked (docs/TRAINING.md).
-#   PROCS=2 MINUTES=75 [HASHING=none] [INIT=model.safetensors] bash build_scripts/train_cpu_model.sh RUN_DIR
+#   PROCS=2 MINUTES=75 [HASHING=cat] [INIT=model.safetensors] bash build_scripts/train_cpu_model.sh RUN_DIR
 # MINUTES is the run's total wall-clock budget (it carries across resumes). PROCS=1 trains in one process;
 # PROCS=2 uses two DDP processes of one thread each (faster than one process with two threads on this
 # 2-core machine). Resume is exact whatever PROCS was before: the global batch and its noise are the same.
@@ -10,7 +10,7 @@ RUN=${1:?run folder}
 PROCS=${PROCS:-2}
 DATA=${DATA:-../shared/data/utkface-aligned-200}
 INIT=${INIT:-}
-HASHING=${HASHING:-cat}  # cat (the shipped models so far) | none | res (docs/ABLATION.md)
+HASHING=${HASHING:-none}  # none (the ablation's winner, docs/ABLATION.md) | cat (models v1, v2) | res
 args=(--data "$DATA/train" --out "$RUN" --preset small --hashing "$HASHING" --batch 16 --lr 3e-4 --warmup 100
       --param precond --time-sampling steps --ema-halflife 0.1 --ot-ode --perceptual "${PERCEPTUAL:-0}"
       --steps "${STEPS:-2500}" --minutes "${MINUTES:-60}" --log-every 20 --ckpt-every 50 --sample-every 200 --seed 0)

@@ -12,7 +12,7 @@ class TrainConfig:
     data: str  # folder of aligned HQ faces (the train split)
     out: str  # run directory
     objective: str = "bridge"  # or "regression" (plain one-pass UNet baseline, L1)
-    hashing: str = "cat"
+    hashing: str = "none"  # vanilla I2SB: better than cat at our scale (docs/ABLATION.md)
     preset: str = "small"
     image_size: int = 128
     beta_max: float = 0.3

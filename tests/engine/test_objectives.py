@@ -160,7 +160,7 @@ def test_precond_run_resumes_exactly_and_exports_its_parametrisation(faces_dir, 
 
     state = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
     bridge = json.loads(state["bridge"])
-    assert bridge["param"] == "precond" and len(bridge["moments"]["x0x0"]) == 6
+    assert bridge["param"] == "precond" and len(bridge["moments"]["x0x0"]) == 3  # none: the face's 3 channels
     path = export_run(tmp_path / "a", tmp_path / "m.safetensors", template_from=str(real_faces()),
                       template_samples=8, default_steps=2)
     model, spec = load_checkpoint(path)
