@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.pause = PauseToken()
         self.sec_per_step: dict = {}
         self.upscale_rate: dict = {}  # device -> (Real-ESRGAN s per processed pixel, measured?)
+        self._view_scale = 1.0  # shown photo size / original size (an enlarged result is compared at its size)
         self.setAcceptDrops(True)
 
         self.stack = QStackedWidget()
