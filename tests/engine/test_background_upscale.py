@@ -162,3 +162,24 @@ def test_estimate_is_rough_before_the_first_upscale_and_measured_after(session):
     after, measured = session.upscale_estimate(96, 96, options)
     assert measured and after > 0
     assert session.upscale_estimate(192, 192, options)[0] > 3 * after  # grows with the photo
+
+
+def test_conversion_refuses_files_that_are_not_the_pinned_release(tmp_path, monkeypatch):
+    from engine.errors import ModelError
+    from engine.upscale import weights
+
+    (tmp_path / "realesrgan-x4plus.param").write_text("7767517\n")
+    (tmp_path / "realesrgan-x4plus.bin").write_bytes(b"\0" * 64)
+    monkeypatch.setattr(weights, "wheel_models_dir", lambda: tmp_path)
+    with pytest.raises(ModelError, match="SHA-256"):
+        weights.convert_from_wheel(tmp_path / "out.safetensors")
+    assert not (tmp_path / "out.safetensors").exists()
+    monkeypatch.setattr(weights, "wheel_models_dir", lambda: None)
+    with pytest.raises(ModelError, match="--background none"):
+        weights.convert_from_wheel(tmp_path / "out.safetensors")
+
+
+def test_a_converted_file_with_other_weights_fails_verification(tmp_path):
+    from engine.upscale import weights
+
+    assert not weights.verify(tiny_upscaler(tmp_path))  # a valid upscaler file, but not Real-ESRGAN x4plus
