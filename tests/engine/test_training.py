@@ -92,9 +92,11 @@ def test_ddp_two_gloo_processes_match_one_process(faces_dir, tmp_path):
                             env=env, capture_output=True, text=True, timeout=300)
     assert single.returncode == 0, single.stderr[-2000:]
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                          "-m", "engine", "train", "--out", str(tmp_path / "two"), *common],
+                          "--tee", "3", "-m", "engine", "train", "--out", str(tmp_path / "two"), *common],
                          env=env, capture_output=True, text=True, timeout=300)
-    assert ddp.returncode == 0, ddp.stderr[-2000:]
+    # the launcher's own summary hides why a rank died; its teed per-rank lines say it
+    ranks = [line for line in ddp.stderr.splitlines() + ddp.stdout.splitlines() if line.startswith("[default")]
+    assert ddp.returncode == 0, "\n".join(ranks[-40:]) + "\n" + ddp.stderr[-1500:]
     np.testing.assert_allclose(losses(tmp_path / "one"), losses(tmp_path / "two"), rtol=1e-4, atol=1e-5)
 
 
