@@ -191,16 +191,6 @@ class PhotoRestorer:
 
         return sec_per_step / self._restorer_flops * 2 * X4PLUS_MACS_PER_PIXEL, False
 
-    def upscale_estimate(self, height: int, width: int, options: RestoreOptions,
-                         sec_per_step: Optional[float] = None) -> Optional[tuple[float, bool]]:
-        """(seconds, measured) for the background upscale of a height x width photo (see upscale_rate_estimate)."""
-        if not options.network_upscale:
-            return 0.0, True
-        rate = self.upscale_rate_estimate(sec_per_step)
-        if rate is None:
-            return None
-        return upscale_pixels(height, width, options) * rate[0], rate[1]
-
     def finish(self, prep: "Prepared", restored: list[np.ndarray], options: RestoreOptions, *,
                callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> PhotoResult:
         """Enlarge the background if asked, then paste the restored crops back (or, in aligned mode, return
@@ -274,6 +264,17 @@ def upscale_pixels(height: int, width: int, options: RestoreOptions) -> int:
     from .upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
 
     return processed_pixels(height, width, options.tile, DEFAULT_OVERLAP, DEFAULT_CONTEXT, PREPAD)
+
+
+def upscale_estimate(height: int, width: int, options: RestoreOptions,
+                     rate: Optional[tuple[float, bool]]) -> Optional[tuple[float, bool]]:
+    """(seconds, measured) for the background upscale of a height x width photo, from a rate as
+    PhotoRestorer.upscale_rate_estimate gives it; None when no rate is known yet."""
+    if not options.network_upscale:
+        return 0.0, True
+    if rate is None:
+        return None
+    return upscale_pixels(height, width, options) * rate[0], rate[1]
 
 
 def format_duration(seconds: float) -> str:

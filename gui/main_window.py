@@ -20,7 +20,7 @@ from engine.faces.detectors import retinaface_supported
 from engine.device import available_devices
 from engine.errors import DeviceOutOfMemory
 from engine.io.images import Photo, READ_SUFFIXES, write_image
-from engine.pipeline import RestoreOptions, format_duration, upscale_pixels
+from engine.pipeline import RestoreOptions, format_duration, upscale_estimate
 from engine.progress import PauseToken, Progress
 
 from . import jobs
@@ -596,9 +596,9 @@ class MainWindow(QMainWindow):
                 text += f"; upscaling ×{v['upscale']}: measured when it starts"
             else:
                 h, w = self.opened.photo.pixels.shape[:2]
-                seconds = upscale_pixels(h, w, options) * up[0]
+                seconds, measured = upscale_estimate(h, w, options, up)
                 text += (f" + upscaling ×{v['upscale']} ≈ {format_duration(seconds)}"
-                         + ("" if up[1] else " (rough until the first upscale)") + ". Cancel stops between tiles.")
+                         + ("" if measured else " (rough until the first upscale)") + ". Cancel stops between tiles.")
         self.controls.estimate.setText(text)
         upscale = (f"upscale ×{v['upscale']} with " + ("Real-ESRGAN" if options.network_upscale else "a plain resize")
                    if v["upscale"] > 1 else "original size")

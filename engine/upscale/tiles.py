@@ -14,8 +14,7 @@ tiles.
 
 from __future__ import annotations
 
-import math
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import cv2
 import numpy as np
@@ -30,31 +29,34 @@ DEFAULT_OVERLAP = 32
 DEFAULT_CONTEXT = 96
 
 
-def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
-    """(y0, y1, x0, x1) cells covering the image, row by row."""
-    return [(y, min(height, y + tile), x, min(width, x + tile))
-            for y in range(0, height, tile) for x in range(0, width, tile)]
+class Span(NamedTuple):
+    """One row band or column of the grid, in input pixels: the cell [cell0, cell1), the part kept
+    [keep0, keep1) (the cell plus `overlap` towards each neighbour), and the edges shared with the
+    previous/next cell (None at the photo's border), where the cross-fade ramps sit."""
+    cell0: int
+    cell1: int
+    keep0: int
+    keep1: int
+    lo_edge: Optional[int]
+    hi_edge: Optional[int]
 
 
-def tiles_for(height: int, width: int, tile: int) -> int:
-    return math.ceil(height / tile) * math.ceil(width / tile)
+def spans(length: int, tile: int, overlap: int) -> list[Span]:
+    starts = list(range(0, length, tile))
+    out = []
+    for i, a in enumerate(starts):
+        b = min(length, a + tile)
+        lo, hi = (a if i > 0 else None), (b if i + 1 < len(starts) else None)
+        out.append(Span(a, b, a - overlap if lo is not None else 0, min(length, b + overlap) if hi is not None
+                        else length, lo, hi))
+    return out
 
 
 def tile_regions(height: int, width: int, tile: int, overlap: int, context: int) -> list[tuple[int, int, int, int]]:
-    """(y0, y1, x0, x1) of the photo each tile actually runs on, in run order (see run_tiled)."""
-    rows, cols = list(range(0, height, tile)), list(range(0, width, tile))
-    out = []
-    for r, y0 in enumerate(rows):
-        y1 = min(height, y0 + tile)
-        top = y0 - overlap if r > 0 else 0
-        bottom = min(height, y1 + overlap) if r + 1 < len(rows) else height
-        for k, x0 in enumerate(cols):
-            x1 = min(width, x0 + tile)
-            left = x0 - overlap if k > 0 else 0
-            right = min(width, x1 + overlap) if k + 1 < len(cols) else width
-            out.append((max(0, top - context), min(height, bottom + context),
-                        max(0, left - context), min(width, right + context)))
-    return out
+    """(y0, y1, x0, x1) of the photo each tile actually runs on, in run order: what it keeps plus `context`."""
+    return [(max(0, r.keep0 - context), min(height, r.keep1 + context),
+             max(0, c.keep0 - context), min(width, c.keep1 + context))
+            for r in spans(height, tile, overlap) for c in spans(width, tile, overlap)]
 
 
 def ramp_weights(n_out: int, start: float, lo_edge: Optional[int], hi_edge: Optional[int], overlap: int,
@@ -101,31 +103,20 @@ def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], sca
     h, w, c = image.shape
     peak = 1.0 if image.dtype == np.float32 else float(np.iinfo(image.dtype).max)
     out = np.empty((h * factor, w * factor, c), image.dtype)
-    rows = list(range(0, h, tile))
-    cols = list(range(0, w, tile))
+    rows, cols = spans(h, tile, overlap), spans(w, tile, overlap)
+    regions = iter(tile_regions(h, w, tile, overlap, context))
     total, done = len(rows) * len(cols), 0
-    reach = overlap + context
     carry = None  # float rows of the previous band that this band still adds to
     carry_from = 0  # their first input row
-    for r, y0 in enumerate(rows):
-        y1 = min(h, y0 + tile)
-        lo_y = y0 if r > 0 else None
-        hi_y = y1 if r + 1 < len(rows) else None
-        band_from = y0 - overlap if lo_y is not None else 0  # input rows this band writes
-        band_to = min(h, y1 + overlap) if hi_y is not None else h
+    for row in rows:
+        band_from, band_to = row.keep0, row.keep1  # input rows this band writes
         band = np.zeros(((band_to - band_from) * factor, w * factor, c), np.float32)
         if carry is not None:
             band[(carry_from - band_from) * factor:(carry_from - band_from) * factor + carry.shape[0]] += carry
-        wy = ramp_weights((band_to - band_from) * factor, band_from, lo_y, hi_y, overlap, factor)
-        for k, x0 in enumerate(cols):
+        wy = ramp_weights((band_to - band_from) * factor, band_from, row.lo_edge, row.hi_edge, overlap, factor)
+        for col in cols:
             check(cancel)
-            x1 = min(w, x0 + tile)
-            lo_x = x0 if k > 0 else None
-            hi_x = x1 if k + 1 < len(cols) else None
-            keep_x0 = x0 - overlap if lo_x is not None else 0
-            keep_x1 = min(w, x1 + overlap) if hi_x is not None else w
-            ry0, ry1 = max(0, band_from - context), min(h, band_to + context)
-            rx0, rx1 = max(0, keep_x0 - context), min(w, keep_x1 + context)
+            ry0, ry1, rx0, rx1 = next(regions)
             region = np.ascontiguousarray(image[ry0:ry1, rx0:rx1], np.float32)
             if peak != 1.0:
                 region /= peak
@@ -136,14 +127,14 @@ def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], sca
                 up = cv2.resize(up, ((rx1 - rx0) * factor, (ry1 - ry0) * factor), interpolation=cv2.INTER_AREA)
                 if up.ndim == 2:
                     up = up[..., None]
-            oy, ox = (band_from - ry0) * factor, (keep_x0 - rx0) * factor
-            part = up[oy:oy + (band_to - band_from) * factor, ox:ox + (keep_x1 - keep_x0) * factor]
-            wx = ramp_weights(part.shape[1], keep_x0, lo_x, hi_x, overlap, factor)
-            band[:, keep_x0 * factor:keep_x1 * factor] += part * wy[:, None, None] * wx[None, :, None]
+            oy, ox = (band_from - ry0) * factor, (col.keep0 - rx0) * factor
+            part = up[oy:oy + (band_to - band_from) * factor, ox:ox + (col.keep1 - col.keep0) * factor]
+            wx = ramp_weights(part.shape[1], col.keep0, col.lo_edge, col.hi_edge, overlap, factor)
+            band[:, col.keep0 * factor:col.keep1 * factor] += part * wy[:, None, None] * wx[None, :, None]
             done += 1
             report(callback, "upscale", done, total, f"tile {done}/{total}")
         # rows below the next band's first row are final; the rest carry over to it
-        final_to = (y1 - overlap) if hi_y is not None else h
+        final_to = (row.cell1 - overlap) if row.hi_edge is not None else h
         _store(out, slice(band_from * factor, final_to * factor), band[:(final_to - band_from) * factor])
         carry, carry_from = band[(final_to - band_from) * factor:], final_to
     return out

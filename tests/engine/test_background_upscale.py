@@ -6,7 +6,7 @@ import pytest
 from engine.errors import BadInputError, Cancelled
 from engine.faces.types import DetectedFace
 from engine.io.images import Photo
-from engine.pipeline import PhotoRestorer, RestoreOptions
+from engine.pipeline import PhotoRestorer, RestoreOptions, upscale_estimate
 from engine.progress import CancelToken
 from engine.restorer import Restorer
 
@@ -151,17 +151,21 @@ def test_processed_pixels_are_what_the_tiles_run_on(session):
 
 def test_estimate_is_rough_before_the_first_upscale_and_measured_after(session):
     options = RestoreOptions(steps=1, upscale=2, tile=32)
-    assert session.upscale_estimate(96, 96, RestoreOptions()) == (0.0, True)
-    assert session.upscale_estimate(96, 96, options) is None  # nothing measured at all yet
-    rough, measured = session.upscale_estimate(96, 96, options, sec_per_step=0.05)
+
+    def estimate(h, w, opts, sec_per_step=None):
+        return upscale_estimate(h, w, opts, session.upscale_rate_estimate(sec_per_step))
+
+    assert estimate(96, 96, RestoreOptions()) == (0.0, True)
+    assert estimate(96, 96, options) is None  # nothing measured at all yet
+    rough, measured = estimate(96, 96, options, sec_per_step=0.05)
     assert rough > 0 and not measured
     photo, face = one_face()
     seen = []
     session.restore_photo(photo, options, faces=[face], callback=seen.append)
     assert any("about" in p.message for p in seen if p.stage == "upscale")
-    after, measured = session.upscale_estimate(96, 96, options)
+    after, measured = estimate(96, 96, options)
     assert measured and after > 0
-    assert session.upscale_estimate(192, 192, options)[0] > 3 * after  # grows with the photo
+    assert estimate(192, 192, options)[0] > 3 * after  # grows with the photo
 
 
 def test_conversion_refuses_files_that_are_not_the_pinned_release(tmp_path, monkeypatch):

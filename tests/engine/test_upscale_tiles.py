@@ -7,27 +7,40 @@ import torch.nn.functional as F
 
 from engine.errors import Cancelled
 from engine.progress import CancelToken
-from engine.upscale.tiles import run_tiled, tile_grid, tiles_for
+from engine.upscale.tiles import run_tiled, spans, tile_regions
 
 
 class StandIn(torch.nn.Module):
-    """A cheap 2x network with a known reach: 3 3x3 convs (radius 3 px) then nearest 2x."""
+    """A cheap enlarging network with a known reach (one pixel per 3x3 conv): 2x nearest by default (reach 3),
+    or 4x bilinear through a sigmoid (reach 2), which stands in for Real-ESRGAN's shape."""
 
-    def __init__(self):
+    def __init__(self, scale: int = 2, convs: int = 3, seed: int = 0):
         super().__init__()
-        torch.manual_seed(0)
-        self.convs = torch.nn.Sequential(*[torch.nn.Conv2d(3, 3, 3, padding=1) for _ in range(3)])
+        torch.manual_seed(seed)
+        self.scale = scale
+        self.convs = torch.nn.Sequential(*[torch.nn.Conv2d(3, 3, 3, padding=1) for _ in range(convs)])
 
     def forward(self, x):
-        return F.interpolate(self.convs(x), scale_factor=2, mode="nearest")
+        if self.scale == 2:
+            return F.interpolate(self.convs(x), scale_factor=2, mode="nearest")
+        return torch.sigmoid(F.interpolate(self.convs(x), scale_factor=self.scale, mode="bilinear",
+                                           align_corners=False))
 
 
-def test_grid_covers_the_image_once():
-    cores = tile_grid(100, 70, 32)
+def four_x():
+    return StandIn(scale=4, convs=2, seed=1)
+
+
+def test_cells_cover_the_image_once_and_regions_add_overlap_and_context():
+    rows, cols = spans(100, 32, 4), spans(70, 32, 4)
     covered = np.zeros((100, 70), int)
-    for y0, y1, x0, x1 in cores:
-        covered[y0:y1, x0:x1] += 1
-    assert (covered == 1).all() and len(cores) == tiles_for(100, 70, 32) == 12
+    for r in rows:
+        for c in cols:
+            covered[r.cell0:r.cell1, c.cell0:c.cell1] += 1
+    assert (covered == 1).all() and len(rows) * len(cols) == 12
+    assert [(c.keep0, c.keep1) for c in cols] == [(0, 36), (28, 68), (60, 70)]
+    regions = tile_regions(100, 70, 32, 4, 10)
+    assert len(regions) == 12 and regions[0] == (0, 46, 0, 46) and regions[4] == (18, 78, 18, 70)
 
 
 def test_enough_context_gives_the_untiled_result_and_too_little_does_not():
@@ -59,18 +72,6 @@ def test_progress_per_tile_and_cancel_between_tiles():
         run_tiled(image, net, 2, tile=0)
 
 
-class StandIn4(torch.nn.Module):
-    """A cheap 4x network with a 2 px reach, to stand in for Real-ESRGAN's shape."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(1)
-        self.convs = torch.nn.Sequential(*[torch.nn.Conv2d(3, 3, 3, padding=1) for _ in range(2)])
-
-    def forward(self, x):
-        return torch.sigmoid(F.interpolate(self.convs(x), scale_factor=4, mode="bilinear", align_corners=False))
-
-
 def _whole(net, image):
     with torch.inference_mode():
         return net(torch.from_numpy(image).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
@@ -79,7 +80,7 @@ def _whole(net, image):
 @pytest.mark.parametrize("tile,overlap", [(32, 8), (40, 20), (25, 3)])
 def test_cross_faded_tiles_are_exact_when_the_context_covers_the_reach(tile, overlap):
     # the fade weights sum to one at every pixel, including a last cell narrower than the overlap band
-    net = StandIn4().eval()
+    net = four_x().eval()
     image = np.random.default_rng(2).random((70, 83, 3)).astype(np.float32)
     whole = _whole(net, image)
     tiled = run_tiled(image, net, 4, tile=tile, overlap=overlap, context=4)
@@ -88,7 +89,7 @@ def test_cross_faded_tiles_are_exact_when_the_context_covers_the_reach(tile, ove
 
 
 def test_cross_fading_softens_seams_that_context_cannot_remove():
-    net = StandIn4().eval()
+    net = four_x().eval()
     image = np.random.default_rng(3).random((64, 64, 3)).astype(np.float32)
     whole = _whole(net, image)
     hard = run_tiled(image, net, 4, tile=32, overlap=0, context=0)
@@ -101,7 +102,7 @@ def test_cross_fading_softens_seams_that_context_cannot_remove():
 def test_factor_two_from_a_4x_network_matches_area_averaging_the_whole_output():
     import cv2
 
-    net = StandIn4().eval()
+    net = four_x().eval()
     image = np.random.default_rng(4).random((48, 56, 3)).astype(np.float32)
     whole = _whole(net, image)
     expected = cv2.resize(whole, (112, 96), interpolation=cv2.INTER_AREA)
@@ -114,7 +115,7 @@ def test_factor_two_from_a_4x_network_matches_area_averaging_the_whole_output():
 
 @pytest.mark.parametrize("dtype,peak", [(np.uint8, 255), (np.uint16, 65535)])
 def test_integer_photos_come_back_in_their_own_dtype(dtype, peak):
-    net = StandIn4().eval()
+    net = four_x().eval()
     image = (np.random.default_rng(5).random((40, 40, 3)) * peak).astype(dtype)
     whole = _whole(net, image.astype(np.float32) / peak)
     tiled = run_tiled(image, net, 4, tile=16, overlap=4, context=4)
