@@ -90,6 +90,13 @@ def test_upscaler_loads_the_converted_file_and_upscales_2x_and_4x(tmp_path):
     x4 = up.upscale(image, 4, tile=8, overlap=2, context=4)
     x2 = up.upscale(image, 2, tile=64)
     assert x4.shape == (80, 112, 3) and x4.dtype == np.uint8 and x2.shape == (40, 56, 3)
+    # the CPU runs channels_last (faster); it must give what the plain layout gives
+    assert up.net.conv_first.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(1, 3, 24, 24)
+    plain = build_rrdbnet(tiny_config())
+    plain.load_state_dict({k: v.contiguous() for k, v in up.net.state_dict().items()})
+    with torch.inference_mode():
+        torch.testing.assert_close(up.net(x), plain.eval()(x), rtol=1e-5, atol=1e-5)
     deep = (image.astype(np.uint16) * 257)
     assert up.upscale(deep, 2).dtype == np.uint16
     with pytest.raises(ValueError):
