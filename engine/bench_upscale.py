@@ -33,6 +33,8 @@ def rss_mb():
     return r / 1024 if sys.platform != "darwin" else r / 2**20
 
 kind, mp, factor, tile, device = {kind!r}, {mp!r}, {factor!r}, {tile!r}, resolve_device({device!r})
+from engine.upscale.memory import resolve_tile
+tile = resolve_tile(tile, device)  # 0: what a restore on this device would choose
 sample = read_image(resources_dir() / "samples" / "astronaut_low_quality.jpg").pixels
 side = max(16, round((mp * 1e6) ** 0.5))
 reps = -(-side // sample.shape[0])
@@ -104,7 +106,8 @@ def upscale_section(device: str, real_mp: float, stand_in_mp: float, tile: int,
     if stand_in_mp:
         runs.append(probe("stand-in", stand_in_mp, 2, tile, device))
     lines = ["### Background upscaling (Real-ESRGAN x4plus, tiled)", "",
-             f"Tile {tile} px, each run in a fresh process. 'above input + output' is the peak resident memory "
+             f"Tile {runs[0].tile} px{' (automatic: from free memory)' if not tile else ''}, each run in a fresh "
+             "process. 'above input + output' is the peak resident memory "
              "minus the process before the run, minus the output array: the working memory the tiling bounds.",
              "", "| network | input | factor | seconds | s per input MP | peak RSS | above input + output |"
              + (" peak GPU |" if runs[0].device == "cuda" else ""),

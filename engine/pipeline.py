@@ -22,6 +22,8 @@ from .progress import CancelToken, ProgressCallback, check, report
 from .restorer import Restorer, face_seeds
 
 if TYPE_CHECKING:
+    import torch
+
     from .identity import IdentityReading
 
 
@@ -39,7 +41,7 @@ class RestoreOptions:
     detect: DetectOptions = DetectOptions()
     upscale: float = 1.0  # output size: 1 keeps the photo's size; Real-ESRGAN enlarges by 2 or 4
     background: str = "realesrgan"  # how the photo around the faces is enlarged: BACKGROUNDS
-    tile: int = 256  # Real-ESRGAN tile cell in input pixels (memory is bounded by one band of tiles)
+    tile: int = 0  # Real-ESRGAN tile cell in input pixels; 0 = the largest that free memory allows (upscale/memory.py)
     colour_match: bool = True
     batch_size: int = 8
     identity: bool = False  # measure each face's identity drift (engine/identity.py); off costs nothing
@@ -52,8 +54,8 @@ class RestoreOptions:
         if self.background == "realesrgan" and self.upscale not in (1, 2, 4):
             raise BadInputError(f"Real-ESRGAN enlarges by 2 or 4, not {self.upscale:g}; use background 'none' "
                                 "(--background none) for a plain Lanczos resize by any factor from 1 to 8")
-        if self.tile < 32:
-            raise BadInputError(f"tile must be at least 32 pixels, got {self.tile}")
+        if self.tile != 0 and self.tile < 32:
+            raise BadInputError(f"tile must be 0 (automatic) or at least 32 pixels, got {self.tile}")
 
     @property
     def network_upscale(self) -> bool:
@@ -115,7 +117,10 @@ class PhotoRestorer:
             return pixels
         if not options.network_upscale:
             return _resize(pixels, options.upscale)
-        key = (int(options.upscale), options.tile, gray)
+        from .upscale.memory import resolve_tile
+
+        tile = resolve_tile(options.tile, self.restorer.device)
+        key = (int(options.upscale), tile, gray)
         cached = self._background_cache
         if cached is not None and cached[0] is pixels and cached[1] == key:
             return cached[2]
@@ -123,11 +128,11 @@ class PhotoRestorer:
         if self.upscale_rate is None:  # a 2-second probe, so the first photo's estimate is a measured one
             self.upscale_rate = upscaler.measure_rate()
         h, w = pixels.shape[:2]
-        pixels_run = upscaler.processed_pixels(h, w, options.tile)
-        report(callback, "upscale", 0, 1, f"upscaling x{options.upscale:g} with Real-ESRGAN: about "
-                                          f"{format_duration(pixels_run * self.upscale_rate)}")
+        pixels_run = upscaler.processed_pixels(h, w, tile)
+        report(callback, "upscale", 0, 1, f"upscaling x{options.upscale:g} with Real-ESRGAN in {tile} px tiles: "
+                                          f"about {format_duration(pixels_run * self.upscale_rate)}")
         t = time.perf_counter()
-        out = upscaler.upscale(pixels, int(options.upscale), tile=options.tile, callback=callback, cancel=cancel)
+        out = upscaler.upscale(pixels, int(options.upscale), tile=tile, callback=callback, cancel=cancel)
         self.upscale_rate = (time.perf_counter() - t) / pixels_run
         if gray:  # a black-and-white photo stays exactly gray
             out = np.repeat(np.round(out.mean(axis=2, keepdims=True)).astype(out.dtype), 3, axis=2)
@@ -255,26 +260,29 @@ class Prepared:
     timings: dict
 
 
-def upscale_pixels(height: int, width: int, options: RestoreOptions) -> int:
-    """Pixels Real-ESRGAN runs on to enlarge a height x width photo with these options (0 without it)."""
+def upscale_pixels(height: int, width: int, options: RestoreOptions, device: torch.device | str = "cpu") -> int:
+    """Pixels Real-ESRGAN runs on to enlarge a height x width photo with these options on this device (0 without
+    it); an automatic tile is the one a run on that device will use."""
     if not options.network_upscale:
         return 0
+    from .upscale.memory import resolve_tile
     from .upscale.model import processed_pixels
     from .upscale.ncnn_convert import PREPAD
     from .upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
 
-    return processed_pixels(height, width, options.tile, DEFAULT_OVERLAP, DEFAULT_CONTEXT, PREPAD)
+    return processed_pixels(height, width, resolve_tile(options.tile, device), DEFAULT_OVERLAP, DEFAULT_CONTEXT,
+                            PREPAD)
 
 
-def upscale_estimate(height: int, width: int, options: RestoreOptions,
-                     rate: Optional[tuple[float, bool]]) -> Optional[tuple[float, bool]]:
+def upscale_estimate(height: int, width: int, options: RestoreOptions, rate: Optional[tuple[float, bool]],
+                     device: torch.device | str = "cpu") -> Optional[tuple[float, bool]]:
     """(seconds, measured) for the background upscale of a height x width photo, from a rate as
     PhotoRestorer.upscale_rate_estimate gives it; None when no rate is known yet."""
     if not options.network_upscale:
         return 0.0, True
     if rate is None:
         return None
-    return upscale_pixels(height, width, options) * rate[0], rate[1]
+    return upscale_pixels(height, width, options, device) * rate[0], rate[1]
 
 
 def format_duration(seconds: float) -> str:

@@ -17,7 +17,7 @@ from engine.batch import OutputOptions
 from engine.cli.paths import default_model_path, resources_dir
 from engine.compare import steps_label
 from engine.faces.detectors import retinaface_supported
-from engine.device import available_devices
+from engine.device import available_devices, resolve_device
 from engine.errors import DeviceOutOfMemory
 from engine.io.images import Photo, READ_SUFFIXES, write_image
 from engine.pipeline import RestoreOptions, format_duration, upscale_estimate
@@ -596,7 +596,7 @@ class MainWindow(QMainWindow):
                 text += f"; upscaling ×{v['upscale']}: measured when it starts"
             else:
                 h, w = self.opened.photo.pixels.shape[:2]
-                seconds, measured = upscale_estimate(h, w, options, up)
+                seconds, measured = upscale_estimate(h, w, options, up, resolve_device(v["device"]))
                 text += (f" + upscaling ×{v['upscale']} ≈ {format_duration(seconds)}"
                          + ("" if measured else " (rough until the first upscale)") + ". Cancel stops between tiles.")
         self.controls.estimate.setText(text)

@@ -42,7 +42,8 @@ def add_parsers(sub) -> None:
                         "on a CPU, where it runs minutes per megapixel)")
     p.add_argument("--upscale-factors", default="2,4", help="factors for the Real-ESRGAN runs (default 2,4)")
     p.add_argument("--stand-in-mp", type=float, default=24.0, help="photo size for the stand-in run (0 = skip)")
-    p.add_argument("--tile", type=int, default=256, help="upscaler tile size, input pixels")
+    p.add_argument("--tile", type=int, default=0,
+                   help="upscaler tile size, input pixels (default 0: chosen from free memory, as restore does)")
     p.add_argument("--out", default=None, help="write the report (Markdown) here")
     p.set_defaults(func=run)
 

@@ -61,8 +61,9 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
     p.add_argument("--background", choices=["realesrgan", "none"], default="realesrgan",
                    help="how --upscale enlarges the photo around the faces: realesrgan (default) or none (a plain "
                         "Lanczos resize, instant)")
-    p.add_argument("--tile", type=int, default=256,
-                   help="Real-ESRGAN tile size in input pixels; smaller tiles use less memory (default 256)")
+    p.add_argument("--tile", type=int, default=0,
+                   help="Real-ESRGAN tile size in input pixels: larger tiles repeat less context and run faster "
+                        "but hold more memory (default 0: the largest that half the free memory allows)")
     p.add_argument("--identity", action="store_true",
                    help="measure how far each restored face drifted from the input (dlib descriptor distance; "
                         "kept < 0.30 <= changed < 0.60 <= different, docs/IDENTITY.md): in --report, and per step "

@@ -187,3 +187,17 @@ def test_a_converted_file_with_other_weights_fails_verification(tmp_path):
     from engine.upscale import weights
 
     assert not weights.verify(tiny_upscaler(tmp_path))  # a valid upscaler file, but not Real-ESRGAN x4plus
+
+
+def test_an_automatic_tile_is_the_one_chosen_for_the_device(session, monkeypatch):
+    from engine.upscale import memory
+
+    monkeypatch.setattr(memory, "_chosen", {"cpu:0": 32})
+    photo, face = one_face()
+    seen = []
+    auto = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2), faces=[face], callback=seen.append)
+    assert any("32 px tiles" in p.message for p in seen if p.stage == "upscale")
+    assert sum(p.stage == "upscale" and p.message.startswith("tile") for p in seen) == 9  # 96 px in 32 px cells
+    # the resolved tile is the background cache's key: the explicit run reuses the automatic one's background
+    explicit = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2, tile=32), faces=[face])
+    assert np.array_equal(auto.photo.pixels, explicit.photo.pixels)
