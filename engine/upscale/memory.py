@@ -17,9 +17,10 @@ import torch
 from .ncnn_convert import PREPAD
 from .tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP, DEFAULT_TILE
 
-# Working memory per input pixel of a tile's region (prepad included): measured 9,150 bytes on the CPU in fp32,
-# channels_last (docs/BENCHMARKS.md: 697 MB for a 276 px region); rounded up. fp16 on a GPU holds half.
-WORKING_BYTES_PER_PIXEL = {"cpu": 10_000, "cuda": 5_000}
+# Working memory per input pixel of a tile's region (prepad included), on the CPU in fp32, channels_last: measured
+# 11,860 bytes for 788 px regions (a 1 MP photo at tile 512: 7,363 MB) and 9,150 for one 276 px region
+# (docs/BENCHMARKS.md); rounded up. fp16 on a GPU should hold half (not yet measured there).
+WORKING_BYTES_PER_PIXEL = {"cpu": 12_000, "cuda": 6_000}
 AUTO_TILES = (128, 256, 384, 512, 768, 1024)
 MEMORY_SHARE = 0.5  # of the free memory: the photo, its output and the rest of the app need the remainder
 
