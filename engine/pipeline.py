@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import cv2
 import numpy as np
 
-from .errors import BadInputError
+from .errors import BadInputError, DeviceOutOfMemory
 from .faces.align import AlignedFace, align_face, identity_aligned
 from .faces.detectors import FaceDetector
 from .faces.paste import paste_faces
@@ -119,8 +119,9 @@ class PhotoRestorer:
             return _resize(pixels, options.upscale)
         from .upscale.memory import resolve_tile
 
-        tile = resolve_tile(options.tile, self.restorer.device)
-        key = (int(options.upscale), tile, gray)
+        device = self.restorer.device
+        tile = resolve_tile(options.tile, device)
+        key = (int(options.upscale), options.tile, gray)  # as asked: an automatic tile may be lowered on the way
         cached = self._background_cache
         if cached is not None and cached[0] is pixels and cached[1] == key:
             return cached[2]
@@ -128,11 +129,16 @@ class PhotoRestorer:
         if self.upscale_rate is None:  # a 2-second probe, so the first photo's estimate is a measured one
             self.upscale_rate = upscaler.measure_rate()
         h, w = pixels.shape[:2]
-        pixels_run = upscaler.processed_pixels(h, w, tile)
-        report(callback, "upscale", 0, 1, f"upscaling x{options.upscale:g} with Real-ESRGAN in {tile} px tiles: "
-                                          f"about {format_duration(pixels_run * self.upscale_rate)}")
-        t = time.perf_counter()
-        out = upscaler.upscale(pixels, int(options.upscale), tile=tile, callback=callback, cancel=cancel)
+        while True:
+            pixels_run = upscaler.processed_pixels(h, w, tile)
+            report(callback, "upscale", 0, 1, f"upscaling x{options.upscale:g} with Real-ESRGAN in {tile} px tiles: "
+                                              f"about {format_duration(pixels_run * self.upscale_rate)}")
+            t = time.perf_counter()
+            try:
+                out = upscaler.upscale(pixels, int(options.upscale), tile=tile, callback=callback, cancel=cancel)
+                break
+            except Exception as exc:  # noqa: BLE001 - only running out of memory is handled; the rest re-raised
+                tile = self._smaller_tile_after(exc, tile, options.tile)
         self.upscale_rate = (time.perf_counter() - t) / pixels_run
         if gray:  # a black-and-white photo stays exactly gray
             out = np.repeat(np.round(out.mean(axis=2, keepdims=True)).astype(out.dtype), 3, axis=2)
@@ -179,6 +185,24 @@ class PhotoRestorer:
             return []
         return self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
                                      seeds=seeds, batch_size=options.batch_size, callback=callback, cancel=cancel)
+
+    def _smaller_tile_after(self, exc: Exception, tile: int, asked: int) -> int:
+        """Real-ESRGAN failed at this tile: an automatic tile that ran out of memory steps down (and stays down
+        for the session); anything else, or a tile the user chose, is an error."""
+        from .upscale.memory import is_out_of_memory, lower_auto_tile, smaller_tile
+
+        if not is_out_of_memory(exc):
+            raise exc
+        if self.restorer.device.type == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+        smaller = smaller_tile(tile) if not asked else None
+        if smaller is None:
+            raise DeviceOutOfMemory(f"Real-ESRGAN ran out of memory on {self.restorer.device} at {tile} px tiles; "
+                                    "choose a smaller tile (--tile 128), close other programs, or upscale x1") from exc
+        lower_auto_tile(self.restorer.device, smaller)
+        return smaller
 
     def upscale_rate_estimate(self, sec_per_step: Optional[float] = None) -> Optional[tuple[float, bool]]:
         """(seconds per processed pixel, measured) for Real-ESRGAN on this session's device: measured when this

@@ -79,3 +79,24 @@ def auto_tile(device: torch.device | str = "cpu") -> int:
 def resolve_tile(tile: int, device: torch.device | str = "cpu") -> int:
     """tile 0 means automatic."""
     return tile or auto_tile(device)
+
+
+def smaller_tile(tile: int) -> Optional[int]:
+    """The next automatic tile below this one, or None at the smallest."""
+    below = [t for t in AUTO_TILES if t < tile]
+    return max(below) if below else None
+
+
+def lower_auto_tile(device: torch.device | str, tile: int) -> None:
+    """An automatic tile ran out of memory: use `tile` on this device from now on."""
+    device = torch.device(device)
+    _chosen[f"{device.type}:{device.index or 0}"] = tile
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """An allocation failed (CUDA's own error, or the CPU allocator's RuntimeError), as opposed to a bug."""
+    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text
+                                              or "not enough memory" in text)

@@ -198,6 +198,38 @@ def test_an_automatic_tile_is_the_one_chosen_for_the_device(session, monkeypatch
     auto = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2), faces=[face], callback=seen.append)
     assert any("32 px tiles" in p.message for p in seen if p.stage == "upscale")
     assert sum(p.stage == "upscale" and p.message.startswith("tile") for p in seen) == 9  # 96 px in 32 px cells
-    # the resolved tile is the background cache's key: the explicit run reuses the automatic one's background
+    # an explicit tile of the same size upscales again (the cache keys on what was asked) and gives the same photo
     explicit = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2, tile=32), faces=[face])
     assert np.array_equal(auto.photo.pixels, explicit.photo.pixels)
+
+
+def test_an_automatic_tile_that_runs_out_of_memory_steps_down(session, monkeypatch):
+    from engine.errors import DeviceOutOfMemory
+    from engine.upscale import memory
+
+    monkeypatch.setattr(memory, "_chosen", {"cpu:0": 384})
+    up = session.upscaler()
+    real, tried = up.upscale, []
+
+    def upscale(pixels, factor, *, tile, **kw):
+        tried.append(tile)
+        if tile > 128:
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 7451000000 bytes")
+        return real(pixels, factor, tile=tile, **kw)
+
+    monkeypatch.setattr(up, "upscale", upscale)
+    photo, face = one_face()
+    seen = []
+    out = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2), faces=[face], callback=seen.append)
+    assert out.photo.pixels.shape[:2] == (192, 192)
+    assert tried == [384, 256, 128] and memory.auto_tile("cpu") == 128  # and it stays down for the session
+    assert any("128 px tiles" in p.message for p in seen if p.stage == "upscale")
+    # a tile the user chose is not second-guessed: a clear error instead
+    with pytest.raises(DeviceOutOfMemory, match="256 px tiles"):
+        session.restore_photo(photo, RestoreOptions(steps=1, upscale=2, tile=256), faces=[face])
+    # and a failure that is not about memory is not retried
+    monkeypatch.setattr(memory, "_chosen", {"cpu:0": 384})
+    monkeypatch.setattr(up, "upscale", lambda *a, **k: (_ for _ in ()).throw(ValueError("a bug")))
+    session._background_cache = None
+    with pytest.raises(ValueError, match="a bug"):
+        session.restore_photo(photo, RestoreOptions(steps=1, upscale=2), faces=[face])
