@@ -2,11 +2,10 @@
 
 Every tile also runs the overlap and context around it (docs/UPSCALE.md), so small tiles repeat much of the
 photo: at 1 MP a 256 px tile runs 3.4x the photo's pixels, a 512 px tile 1.7x, at about the same time per
-processed pixel (docs/UPSCALE.md). Memory is what limits the tile: the network's working memory grows with the tile's region,
+processed pixel. Memory is what limits the tile: the network's working memory grows with the tile's region,
 dominated by its 64-channel feature maps at 4x resolution. So the tile is the largest that fits in a share of
 the free memory, chosen once per device for the process (the estimate shown before a run and the run itself
-use the same tile).
-"""
+use the same tile), and stepped down if it runs out of memory after all."""
 
 from __future__ import annotations
 
@@ -67,10 +66,14 @@ def tile_for_memory(free: Optional[int], device_type: str = "cpu", share: float 
     return max(fitting) if fitting else AUTO_TILES[0]
 
 
+def _key(device: torch.device) -> str:
+    return f"{device.type}:{device.index or 0}"  # "cuda" and "cuda:0" are one device
+
+
 def auto_tile(device: torch.device | str = "cpu") -> int:
     """The tile for this device, chosen from its free memory the first time it is asked, then kept."""
     device = torch.device(device)
-    key = f"{device.type}:{device.index or 0}"  # "cuda" and "cuda:0" are one device
+    key = _key(device)
     if key not in _chosen:
         _chosen[key] = tile_for_memory(free_memory(device), device.type)
     return _chosen[key]
@@ -89,8 +92,7 @@ def smaller_tile(tile: int) -> Optional[int]:
 
 def lower_auto_tile(device: torch.device | str, tile: int) -> None:
     """An automatic tile ran out of memory: use `tile` on this device from now on."""
-    device = torch.device(device)
-    _chosen[f"{device.type}:{device.index or 0}"] = tile
+    _chosen[_key(torch.device(device))] = tile
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -42,6 +42,7 @@ class Span(NamedTuple):
 
 
 def spans(length: int, tile: int, overlap: int) -> list[Span]:
+    """The grid along one axis of `length` pixels: cells of `tile`, the last one shorter."""
     starts = list(range(0, length, tile))
     out = []
     for i, a in enumerate(starts):
