@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -69,10 +70,21 @@ def run_train(args: argparse.Namespace) -> int:
     except Cancelled:
         bar.close()
         print("stopped; the checkpoint is saved, run the same command again to resume", file=sys.stderr)
-        return 130
+        return _leave(130)
     bar.close()
     print(json.dumps(result))
-    return 0
+    return _leave(0)
+
+
+def _leave(code: int) -> int:
+    """A torchrun worker ends here without C++ static destructors: in CI a gloo rank aborted after its work was
+    done and written ("terminate called without an active exception": a thread still joinable at exit).
+    Everything is saved by now (checkpoint, log) and the process group destroyed."""
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def run_annotate(args: argparse.Namespace) -> int:
