@@ -389,10 +389,6 @@ def train(cfg: TrainConfig, *, callback=None, cancel=None) -> dict:
     try:
         trainer = Trainer(cfg, callback=callback, cancel=cancel)
         result = trainer.run()
-        if world > 1:
-            # rank 0 still writes samples after the loop; tearing gloo down while a peer is busy has aborted a
-            # rank in CI, so every rank leaves together (only on success: after an error a barrier could hang)
-            dist.barrier()
     finally:
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()
