@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Evaluate the shipped model on all 300 UTKFace eval faces at mild/moderate/severe, steps 1/2/4/8/16, and
-# the previous model at its default step for comparison; tables and JSON go to docs/eval/v4/.
+# the previous model at one step, moderate, for comparison; tables and JSON go to docs/eval/v4/.
 #   bash build_scripts/evaluate_model.sh [MODEL] [PREVIOUS_MODEL]
 # Three evaluation streams run side by side, one CPU thread each.
 set -euo pipefail

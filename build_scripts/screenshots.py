@@ -96,7 +96,6 @@ def main() -> int:
     w.grid._choose(len(w.runs) - 1)
     shot(app, w, "05-step-grid")
     # what far more steps than the model was measured for give: 1, 4, 16 and 100 side by side
-    w.stack.setCurrentWidget(w.photo_page)
     w.run_compare([1, 4, 16, 100])
     wait_idle(app, w)
     w.grid._choose(len(w.runs) - 1)
