@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Evaluate the shipped model on all 300 UTKFace eval faces at mild/moderate/severe, steps 1/2/4/8/16, and
-# the previous model at one step, moderate, for comparison; tables and JSON go to docs/eval/v4/.
+# the previous model at one step, moderate, for comparison; tables and JSON go to docs/eval/v5/.
 #   bash build_scripts/evaluate_model.sh [MODEL] [PREVIOUS_MODEL]
 # Three evaluation streams run side by side, one CPU thread each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODEL=${1:-resources/models/facebridge-pi2sb-none-128-v4.safetensors}
+MODEL=${1:-resources/models/facebridge-pi2sb-none-128-v5.safetensors}
 PREV=${2:-}
 HQ=${HQ:-../shared/data/utkface-aligned-200/eval}
-OUT=${OUT:-docs/eval/v4}
+OUT=${OUT:-docs/eval/v5}
 STEPS=${STEPS:-1,2,4,8,16}
 mkdir -p "$OUT"
 fb() { OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/facebridge eval --hq "$HQ" "$@"; }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-MODEL_NAME = "facebridge-pi2sb-none-128-v4.safetensors"
+MODEL_NAME = "facebridge-pi2sb-none-128-v5.safetensors"
 
 
 def resources_dir() -> Path:
