@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 RUN=${1:?run folder}
 PROCS=${PROCS:-2}
 DATA=${DATA:-../shared/data/utkface-aligned-200}
+TRAIN_DATA=${TRAIN_DATA:-$DATA/train}  # the whole-head model: a folder with celebahq-faces/train and aligned webmorph
+PRESET=${PRESET:-small}  # head256: the whole-head 256 px model (with SIZE=256 DEGRADATION=wide)
 INIT=${INIT:-}
 HASHING=${HASHING:-none}  # none (the ablation's winner, docs/ABLATION.md) | cat (models v1, v2) | res
-args=(--data "$DATA/train" --out "$RUN" --preset small --hashing "$HASHING" --batch 16 --lr 3e-4 --warmup 100
+args=(--data "$TRAIN_DATA" --out "$RUN" --preset "$PRESET" --image-size "${SIZE:-128}"
+      --degradation "${DEGRADATION:-narrow}" --hashing "$HASHING" --batch 16 --lr 3e-4 --warmup 100
       --param precond --time-sampling steps --ema-halflife 0.1 --ot-ode --perceptual "${PERCEPTUAL:-0}"
       --steps "${STEPS:-2500}" --minutes "${MINUTES:-60}" --log-every 20 --ckpt-every 50 --sample-every 200 --seed 0)
 [ -n "$INIT" ] && args+=(--init "$INIT")

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .errors import ModelError
+from .modelspec import TIGHT_128
 
 # docs/IDENTITY.md: distances input -> restored below KEPT read "kept", above DIFFERENT "different"
 KEPT = 0.30
@@ -76,6 +77,20 @@ def model_dir() -> Path:
     return Path(face_recognition_models.__file__).parent / "models"
 
 
+TIGHT_SIZE = 200  # dlib's predictor gets at least 200 px anyway
+
+
+def to_tight_crop(face: np.ndarray, template) -> np.ndarray:
+    """A whole-head crop cut down to the tight face crop the thresholds were calibrated on (TIGHT_128's
+    geometry), by the similarity between the two templates: the same cut for the input and the restored face."""
+    src = np.asarray(template.scaled(face.shape[1]).points, np.float32)
+    dst = np.asarray(TIGHT_128.scaled(TIGHT_SIZE).points, np.float32)
+    # least squares over all five points (every point an inlier): two templates, no outliers to reject
+    matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1e4)
+    return cv2.warpAffine(face, matrix, (TIGHT_SIZE, TIGHT_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT_101)
+
+
 class IdentityMeter:
     def __init__(self, template=None):
         try:
@@ -111,6 +126,9 @@ class IdentityMeter:
         face = np.ascontiguousarray(face[..., :3])
         if face.dtype != np.uint8:
             face = np.clip(face.astype(np.float32) / 257.0, 0, 255).astype(np.uint8)
+        template = self.template
+        if template is not None and template.whole_head:
+            face, template = to_tight_crop(face, template), TIGHT_128.scaled(TIGHT_SIZE)
         h, w = face.shape[:2]
         if min(h, w) < 16 or float(face.std()) < 2.0:  # too small, or a flat patch: no face to describe
             return None
@@ -120,17 +138,17 @@ class IdentityMeter:
         img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(127, 127, 127))
         rect = self._dlib.rectangle(pad, pad, pad + round(w * scale), pad + round(h * scale))
         shape = self.predictor(img, rect)
-        if self.template is not None and not self._eyes_agree(shape, pad, scale, w):
+        if template is not None and not self._eyes_agree(shape, pad, scale, w, template):
             return None
         return np.asarray(self.encoder.compute_face_descriptor(np.ascontiguousarray(img), shape, 0))
 
-    def _eyes_agree(self, shape, pad: int, scale: float, size: int) -> bool:
+    def _eyes_agree(self, shape, pad: int, scale: float, size: int, template) -> bool:
         """dlib's 5 points: 0-1 one eye's corners, 2-3 the other's, 4 the nose. Their centres must lie near the
         template's eyes, else the predictor did not find this face and its descriptor means nothing."""
         pts = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], np.float32)
         pts = (pts - pad) / scale
         found = sorted([pts[0:2].mean(0), pts[2:4].mean(0)], key=lambda p: p[0])
-        t = self.template.scaled(size).points
+        t = template.scaled(size).points
         expected = sorted([np.array(t[0]), np.array(t[1])], key=lambda p: p[0])
         return all(np.hypot(*(f - e)) <= MAX_EYE_SHIFT * size for f, e in zip(found, expected))
 

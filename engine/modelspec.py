@@ -38,6 +38,9 @@ class BridgeConfig:
         return 3 if self.objective == "regression" else HASHINGS[self.hashing].channels
 
 
+WHOLE_HEAD_EYE_SPAN = 0.33  # between FFHQ's 0.25 and UTKFace's 0.40
+
+
 @dataclass(frozen=True)
 class FaceTemplate:
     """5 landmarks (left eye, right eye, nose, left mouth, right mouth; image left/right) in a size x size crop."""
@@ -51,6 +54,18 @@ class FaceTemplate:
             raise ValueError(f"a face template needs 5 points, got {len(pts)}")
         object.__setattr__(self, "points", pts)
 
+    @property
+    def eye_span(self) -> float:
+        """Distance between the eyes as a share of the crop (tight UTKFace crops 0.40, whole heads 0.25)."""
+        (lx, ly), (rx, ry) = self.points[:2]
+        return float(((rx - lx) ** 2 + (ry - ly) ** 2) ** 0.5) / self.size
+
+    @property
+    def whole_head(self) -> bool:
+        """The crop shows the whole head (hair, ears, jaw), as FFHQ's and CelebA-HQ's do, not only the face:
+        the restored crop is blended in whole, not through a face-shaped oval."""
+        return self.eye_span < WHOLE_HEAD_EYE_SPAN
+
     def scaled(self, size: int) -> "FaceTemplate":
         s = size / self.size
         return FaceTemplate(tuple((x * s, y * s) for x, y in self.points), size)
@@ -58,6 +73,11 @@ class FaceTemplate:
     def to_dict(self) -> dict:
         return {"points": [list(p) for p in self.points], "size": self.size}
 
+
+# The tight face crop the identity thresholds were calibrated on (docs/IDENTITY.md): models v1-v5's template,
+# derived from UTKFace's aligned faces. Whole-head crops are cut down to it before dlib describes them.
+TIGHT_128 = FaceTemplate(((40.199, 39.839), (90.985, 40.145), (65.711, 69.889), (42.003, 89.939),
+                          (88.302, 90.319)), 128)
 
 # facexlib / GFPGAN FFHQ 512 template (METHOD.md 5.1): the fallback before a model derives its own.
 FFHQ_512 = FaceTemplate(((192.98138, 239.94708), (318.90277, 240.1936), (256.63416, 314.01935),

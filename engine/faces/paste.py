@@ -20,10 +20,15 @@ def feather_mask(size: int, feather: float = 0.12) -> np.ndarray:
     return np.outer(edge, edge)
 
 
+HEAD_FEATHER = 0.08  # of the crop: the ramp a whole-head crop fades out over (the hair reaches within 10 % of its top)
+
+
 @lru_cache(maxsize=8)
-def _cached_face_mask(size: int, points: tuple) -> np.ndarray:
-    """One mask per crop size and template: every photo of a batch blends with the same one."""
-    mask = face_mask(size, points)
+def _cached_face_mask(size: int, points: tuple, whole_head: bool = False) -> np.ndarray:
+    """One mask per crop size and template: every photo of a batch blends with the same one. A whole-head crop
+    is blended in whole, hair and ears included, fading out towards its edges; a tight crop through a
+    face-shaped oval."""
+    mask = feather_mask(size, HEAD_FEATHER) if whole_head else face_mask(size, points)
     mask.setflags(write=False)
     return mask
 
@@ -80,7 +85,8 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
                 template=None) -> np.ndarray:
     """Blend each restored crop into `image` (already upscaled by `scale` if scale != 1).
 
-    With the model's FaceTemplate the blend is face-shaped (face_mask); without, the whole square.
+    With the model's FaceTemplate the blend is face-shaped (face_mask), or the whole crop with soft edges for a
+    whole-head template; without a template, the whole square.
 
     `faces[i].inverse` maps crop -> original image coordinates; restored crops are uint8 RGB at crop size.
     Works in the image's dtype (uint8 or uint16); only each face's region is processed in float.
@@ -93,7 +99,7 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
         size = crop.shape[0]
         if size not in masks:
             masks[size] = feather_mask(size) if template is None else _cached_face_mask(
-                size, tuple(map(tuple, template.scaled(size).points)))
+                size, tuple(map(tuple, template.scaled(size).points)), template.whole_head)
         rest = crop.astype(np.float32) * (peak / 255.0)
         if colour_match:
             rest = match_colour(rest, face.crop.astype(np.float32), sigma=size / 10.0)

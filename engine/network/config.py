@@ -57,6 +57,11 @@ PRESETS: dict[str, UNetConfig] = {
     # parameters, 3.1 GFLOPs per step (about 11 training images/s on 2 CPU cores)
     "small": UNetConfig(image_size=128, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
                         attention_resolutions=(8,), head_channels=32, patch_size=2),
+    # the whole-head model: "small" at 256 px behind a 4x4 pixel-unshuffle stem, so every level inside works at
+    # the sizes "small" does at 128 px (64 to 8 px) and costs about the same per step; a "small" model's weights
+    # carry over exactly (engine/network/transfer.py)
+    "head256": UNetConfig(image_size=256, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
+                          attention_resolutions=(8,), head_channels=32, patch_size=4),
     # the device kit's default (docs/DEVICE.md): 23 M parameters behind a 2x2 pixel-unshuffle stem, 15.5 GFLOPs
     # per forward pass, a third of "base", so a 9-minute GPU run can see over a million images
     "gpu": UNetConfig(image_size=128, base_channels=64, channel_mult=(1, 2, 3, 4), num_res_blocks=2,

@@ -15,6 +15,7 @@ class TrainConfig:
     hashing: str = "none"  # vanilla I2SB: better than cat at our scale (docs/ABLATION.md)
     preset: str = "small"
     image_size: int = 128
+    degradation: str = "narrow"  # training range: narrow (GPU-NOTES) | wide (GFPGAN's, plus old-photo damage)
     beta_max: float = 0.3
     ot_ode: bool = False
     batch: int = 16  # global batch (split across DDP processes)
@@ -58,7 +59,7 @@ class TrainConfig:
         choices = {"objective": ("bridge", "regression"), "param": ("eps", "x0", "precond"),
                    "time_sampling": ("uniform", "steps"), "pixel_loss": ("auto", "l1", "mse"),
                    "data_path": ("auto", "batched", "per-sample"),
-                   "schedule": ("steps", "time")}
+                   "schedule": ("steps", "time"), "degradation": ("narrow", "wide")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")

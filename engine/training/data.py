@@ -83,8 +83,9 @@ class PairSampler:
             if self.hflip and rng.random() < 0.5:
                 img = img[:, ::-1]
             img = np.ascontiguousarray(img)
-            hq.append(img)
-            lq.append(degradations.degrade(img, self.ranges, rng))
+            clean, degraded = degradations.degrade_pair(img, self.ranges, rng)
+            hq.append(clean)
+            lq.append(degraded)
         return to_tensor(np.stack(hq)), to_tensor(np.stack(lq))
 
 
@@ -98,6 +99,9 @@ class BatchedPairSampler:
 
     def __init__(self, faces: np.ndarray, seed: int, device: torch.device, ranges=degradations.TRAIN,
                  hflip: bool = True):
+        if ranges.old_photo:
+            raise ValueError("the batched data path has no old-photo damage (grain, halftone, scratches, tone); "
+                             "train with --data-path per-sample or the narrow degradation range")
         self.faces = torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).contiguous().to(device)
         self.seed, self.device, self.ranges, self.hflip = seed, device, ranges, hflip
 

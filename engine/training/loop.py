@@ -23,6 +23,7 @@ import torch.distributed as dist
 from ..bridge.hashing import get_hashing
 from ..bridge.parametrization import Moments, Parametrisation, visited_indices
 from ..bridge.schedule import BridgeSchedule
+from ..degradations import train_ranges
 from ..device import autocast, resolve_device
 from ..modelspec import BridgeConfig
 from ..network.config import preset
@@ -45,7 +46,7 @@ def measure_moments(cfg: TrainConfig, faces: np.ndarray) -> Moments:
     """Endpoint second moments from a fixed set of training pairs (deterministic in the seed; the per-sample
     path on the CPU whichever path trains, so a run's moments do not depend on its device)."""
     hashing = get_hashing(cfg.hashing)
-    probe = PairSampler(faces, seed=cfg.seed + 0x5EED)
+    probe = PairSampler(faces, seed=cfg.seed + 0x5EED, ranges=train_ranges(cfg.degradation))
     hq, lq = probe.batch(0, min(MOMENT_SAMPLES, len(faces)))
     return Moments.measure(hashing.hash(hq, lq), hashing.endpoint_x1(lq))
 
@@ -145,8 +146,9 @@ class Trainer:
         self.hashing = get_hashing(cfg.hashing)
         self.faces = faces if faces is not None else load_faces(Path(cfg.data), cfg.image_size, cfg.limit or None)
         self.batched = cfg.data_path == "batched" or (cfg.data_path == "auto" and self.device.type != "cpu")
-        self.sampler = BatchedPairSampler(self.faces, cfg.seed, self.device) if self.batched else PairSampler(
-            self.faces, cfg.seed)
+        ranges = train_ranges(cfg.degradation)
+        self.sampler = BatchedPairSampler(self.faces, cfg.seed, self.device, ranges) if self.batched else (
+            PairSampler(self.faces, cfg.seed, ranges))
         needs_moments = cfg.objective == "bridge" and cfg.param != "eps"
         self.moments = measure_moments(cfg, self.faces) if needs_moments else None
         self.bridge = bridge_config(cfg, self.moments)
@@ -181,14 +183,15 @@ class Trainer:
             self.net = torch.compile(self.net)
 
     def _init_from(self, path: Path) -> None:
-        """Start from another model's weights (same architecture); EMA starts from them too."""
+        """Start from another model's weights (same architecture, or the same behind a larger patch); EMA
+        starts from them too."""
         from ..io.checkpoints import load_checkpoint
 
+        from ..network.transfer import carry_state
+
         other, spec = load_checkpoint(path, self.device)
-        if spec.network != self.model.config:
-            raise ValueError(f"{path} has a different network ({spec.network}) than this run "
-                             f"({self.model.config})")
-        self.model.load_state_dict(other.state_dict())
+        # the same network, or the same behind a larger patch (a 128 px model starting a 256 px one)
+        self.model.load_state_dict(carry_state(other.state_dict(), spec.network, self.model.config))
         self.init_provenance = {"file": path.name, **{k: spec.provenance.get(k) for k in (
             "steps", "images_seen", "wall_time_s", "hardware", "git_commit")}, "param": spec.bridge.param}
 

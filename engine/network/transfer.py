@@ -1,0 +1,51 @@
+"""Carry a trained network's weights to the same network behind a larger pixel-unshuffle patch.
+
+Every layer between the stem and the head works on the unshuffled grid, so a network at image size S and
+patch p and one at size kS and patch kp have identical inner layers. Only the stem's input channels and the
+head's output channels differ; they are mapped so that the new network, given an image upsampled k times
+(nearest), computes exactly what the old one computes on the original, and returns its output upsampled the
+same way. On any other image it sees each k x k block through its mean. A warm start, not a new model: the
+extra resolution has to be learnt.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .config import UNetConfig
+
+STEM, HEAD = "stem.weight", "head.2"
+
+
+def patch_factor(old: UNetConfig, new: UNetConfig) -> int:
+    """k such that `new` is `old` behind a k times larger patch; raises ValueError when it is not."""
+    k = new.patch_size // old.patch_size
+    same = {**old.to_dict(), "image_size": new.image_size, "patch_size": new.patch_size} == new.to_dict()
+    if not same or k < 1 or new.patch_size != k * old.patch_size or new.image_size != k * old.image_size:
+        raise ValueError(f"a different network ({old}) than this run ({new}): they differ beyond the patch size")
+    return k
+
+
+def _expanded_index(channels: int, old_patch: int, k: int) -> torch.Tensor:
+    """For each unshuffled channel of the new patch, the old unshuffled channel its pixel falls in."""
+    new_patch = old_patch * k
+    idx = []
+    for c in range(channels):
+        for i in range(new_patch):
+            for j in range(new_patch):
+                idx.append(c * old_patch**2 + (i // k) * old_patch + j // k)
+    return torch.tensor(idx)
+
+
+def carry_state(state: dict, old: UNetConfig, new: UNetConfig) -> dict:
+    """`state` (the old network's state dict) rewritten for the new network's config."""
+    k = patch_factor(old, new)
+    if k == 1:
+        return dict(state)
+    out = dict(state)
+    stem_idx = _expanded_index(old.in_channels, old.patch_size, k)
+    out[STEM] = state[STEM][:, stem_idx] / k**2  # k*k copies of each pixel: their mean is the old input
+    head_idx = _expanded_index(old.out_channels, old.patch_size, k)
+    for name in (f"{HEAD}.weight", f"{HEAD}.bias"):
+        out[name] = state[name][head_idx]
+    return out
