@@ -49,7 +49,7 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench import (bench_network, bench_peers, bench_pipeline, machine_line, memory_probe, network_flops,
+    from ..bench.photo import (bench_network, bench_peers, bench_pipeline, machine_line, memory_probe, network_flops,
                          peak_rate)
     from ..device import resolve_precision
     from ..evaluation.run import parse_steps
@@ -130,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_upscale(args: argparse.Namespace) -> int:
-    from ..bench import machine_line
-    from ..bench_upscale import upscale_section
+    from ..bench.photo import machine_line
+    from ..bench.upscale import upscale_section
     from ..device import resolve_device
 
     device = resolve_device(args.device)
@@ -148,8 +148,8 @@ def run_upscale(args: argparse.Namespace) -> int:
 
 
 def run_training(args: argparse.Namespace) -> int:
-    from ..bench import machine_line
-    from ..bench_training import training_section
+    from ..bench.photo import machine_line
+    from ..bench.training import training_section
     from ..device import resolve_device
 
     device = resolve_device(args.device)
@@ -165,7 +165,7 @@ def run_training(args: argparse.Namespace) -> int:
 
 
 def tuning_section(session, args, batches, steps) -> list[str]:
-    from ..bench_tuning import bench_batch_pipeline, bench_rerestore, bench_tuning, describe_row
+    from ..bench.tuning import bench_batch_pipeline, bench_rerestore, bench_tuning, describe_row
 
     r = session.restorer
     lines = ["### Engine tuning (network per face at one step, each variant against fp32 in the same run)", "",

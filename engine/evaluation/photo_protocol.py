@@ -24,7 +24,7 @@ from ..io.images import Photo
 from ..modelspec import FaceTemplate
 from ..progress import CancelToken, ProgressCallback, check, report
 from ..restorer import Restorer
-from ..training.data import list_images
+from ..io.image_folders import list_images
 from .metrics import DISTS, LPIPS, psnr, ssim
 
 LEVEL = "celeba-test"

@@ -17,7 +17,8 @@ from ..faces.align import align_face
 from ..faces.types import DetectOptions
 from ..progress import CancelToken, ProgressCallback, check, report
 from ..restorer import Restorer
-from ..training.data import list_images, load_faces
+from ..io.image_folders import list_images
+from ..training.data import load_faces
 from .metrics import DISTS, LPIPS, IdentityDistance, psnr, ssim
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..faces.align import similarity
 from ..faces.types import DetectOptions
 from ..modelspec import FaceTemplate
-from .data import list_images
+from ..io.image_folders import list_images
 
 OVERSAMPLE = 2  # warp at twice the size, then area-downscale: a linear warp that shrinks a face aliases
 

@@ -14,26 +14,13 @@ import numpy as np
 import torch
 
 from .. import degradations
+from ..io.image_folders import list_images
 from ..tensors import to_tensor
 from . import batched_degradation
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-
-
-def list_images(folder: Path) -> list[Path]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no images in {folder}")
-    return files
-
+from .pack import is_pack, load_pack
 
 def load_faces(folder: Path, size: int, limit: int | None = None) -> np.ndarray:
     """All images of a folder, or of a face pack, as an (N, size, size, 3) RGB uint8 array (area-resized)."""
-    from .pack import is_pack, load_pack
-
     if is_pack(folder):
         return load_pack(folder, size, limit)
     files = list_images(folder)[:limit]

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..downloads import sha256_of
+from ..io.image_folders import list_images
 
 MANIFEST = "manifest.json"
 FORMAT = "facebridge-face-pack"
@@ -29,7 +30,6 @@ def is_pack(folder: Path) -> bool:
 def write_pack(source: Path, out: Path, *, size: int = 128, quality: int = 90, shard_mb: float = 12.0,
                limit: Optional[int] = None) -> dict:
     """Pack the images of `source` (resized to size x size as load_faces resizes them) into `out`."""
-    from .data import list_images
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

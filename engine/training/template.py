@@ -9,7 +9,7 @@ import numpy as np
 
 from ..faces.types import DetectOptions
 from ..modelspec import FaceTemplate
-from .data import list_images
+from ..io.image_folders import list_images
 
 
 def derive_template(folder: Path, size: int, *, samples: int = 300, detector=None) -> tuple[FaceTemplate, dict]:

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from engine import degradations as d
-from engine.faces.align import AlignedFace, align_face
+from engine.faces.align import align_face
 from engine.faces.paste import paste_faces
-from engine.modelspec import FFHQ_512, TIGHT_128, FaceTemplate
+from engine.modelspec import FFHQ_512, TIGHT_128
 from engine.network.config import UNetConfig, preset
 from engine.network.transfer import carry_state
 from engine.network.unet import UNet

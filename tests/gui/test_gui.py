@@ -186,7 +186,7 @@ def test_error_dialog_for_corrupt_photo(qtbot, window, tmp_path, monkeypatch):
 def test_grid_keep_save_and_save_location(qtbot, window, tmp_path, monkeypatch):
     """Compare without faces (a plain picture): select, keep, then the first Save asks where and later
     saves follow that folder with the shared naming convention; Save as picks the filter of the format."""
-    from gui import main_window as mw
+    from gui import saving as mw
 
     path = tmp_path / "crop.png"
     Image.fromarray(face_like(64)).save(path)
@@ -385,7 +385,7 @@ def test_presets_and_warning_follow_the_models_measured_curve(qtbot, settings, t
     w.controls.steps.setValue(100)
     assert "not measured beyond 8" in w.controls.guidance.text()
     asked = []
-    monkeypatch.setattr("gui.main_window.QInputDialog.getText",
+    monkeypatch.setattr("gui.compare_page.QInputDialog.getText",
                         lambda *a, **k: asked.append(k.get("text")) or ("", False))
     w.opened = object()  # the dialog needs an open photo; it is cancelled before use
     w.compare_steps_dialog()

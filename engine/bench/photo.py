@@ -19,9 +19,9 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from .device import describe
-from .network.unet import count_flops
-from .restorer import Restorer
+from ..device import describe
+from ..network.unet import count_flops
+from ..restorer import Restorer
 
 
 @dataclass
@@ -82,8 +82,8 @@ def bench_network(restorer: Restorer, steps: Sequence[int], batches: Sequence[in
 
 
 def bench_pipeline(session, photos: Sequence[Path], steps: int, repeats: int = 3) -> list[dict]:
-    from .io.images import encode_image, read_image
-    from .pipeline import RestoreOptions
+    from ..io.images import encode_image, read_image
+    from ..pipeline import RestoreOptions
 
     out = []
     for path in photos:
@@ -114,7 +114,7 @@ def memory_probe(model: Optional[str], photo: Path, megapixels: float, faces: in
     """Peak RSS (MB) of a fresh process restoring `photo` scaled to `megapixels`, capped at `faces` faces."""
     code = (
         "import sys, cv2; sys.path.insert(0, %r)\n"
-        "from engine.bench import peak_rss_mb\n"
+        "from engine.bench.photo import peak_rss_mb\n"
         "from engine.io.images import read_image, Photo\n"
         "from engine.session import open_session\n"
         "from engine.pipeline import RestoreOptions\n"
@@ -143,7 +143,7 @@ def build_peers(device: torch.device):
 
 
 def bench_peers(device: torch.device, dtype: torch.dtype, repeats: int) -> dict:
-    from .device import autocast
+    from ..device import autocast
 
     out = {}
     for name, net in build_peers(device).items():

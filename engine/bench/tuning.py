@@ -15,8 +15,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from .bench import time_it
-from .restorer import Restorer
+from .photo import time_it
+from ..restorer import Restorer
 
 
 def _variants(device: torch.device) -> dict[str, dict]:
@@ -96,8 +96,8 @@ def bench_batch_pipeline(session, photo: Path, copies: int, steps: int) -> dict:
     Decoding runs a photo ahead on its own thread and encoding behind; detection joins the decode thread
     only when the network is not on the CPU (see BatchRunner._load).
     """
-    from .batch import BatchRunner, OutputOptions, collect_inputs
-    from .pipeline import RestoreOptions
+    from ..batch import BatchRunner, OutputOptions, collect_inputs
+    from ..pipeline import RestoreOptions
 
     with tempfile.TemporaryDirectory(prefix="facebridge-bench-") as tmp:
         src = Path(tmp) / "in"
@@ -115,8 +115,8 @@ def bench_batch_pipeline(session, photo: Path, copies: int, steps: int) -> dict:
 
 def bench_rerestore(session, photo: Path, steps: int, repeats: int = 5) -> dict:
     """What the desktop app pays when the user restores again: faces were detected when the photo opened."""
-    from .io.images import read_image
-    from .pipeline import RestoreOptions
+    from ..io.images import read_image
+    from ..pipeline import RestoreOptions
 
     options = RestoreOptions(steps=steps)
     prep = session.prepare(read_image(photo), options)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The equal-budget objective study (docs/TRAINING.md): each arm trains for the same wall time on one CPU
 # thread, two arms side by side, then every arm is scored by `facebridge eval`.
-#   bash build_scripts/objective_study.sh RUNS_DIR [MINUTES] [ARMS...]
+#   bash build_scripts/studies/objective_study.sh RUNS_DIR [MINUTES] [ARMS...]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 RUNS=${1:?runs folder}; MIN=${2:-12}; shift 2 || true
 DATA=${DATA:-../shared/data/utkface-aligned-200}
 mkdir -p "$RUNS"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Score models at mild/moderate/severe with `facebridge eval` (steps 1/2/4/8/16), two at a time, one thread each.
-#   LIMIT=100 OUT=docs/eval/objective-study bash build_scripts/evaluate_arms.sh MODEL.safetensors...
+#   LIMIT=100 OUT=docs/eval/objective-study bash build_scripts/studies/evaluate_arms.sh MODEL.safetensors...
 # Writes OUT/<model name>-<level>.json and .md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 HQ=${HQ:-../shared/data/utkface-aligned-200/eval}
 OUT=${OUT:-docs/eval/objective-study}
 LIMIT=${LIMIT:-100}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A documentation grid for whole-photo upscaling: each photo Lanczos-enlarged beside FaceBridge's x2/x4 result.
 
-    .venv/bin/python build_scripts/upscale_grid.py ORIGINAL RESTORED [ORIGINAL RESTORED ...] -o docs/images/upscale-x2.jpg
+    .venv/bin/python build_scripts/studies/upscale_grid.py ORIGINAL RESTORED [ORIGINAL RESTORED ...] -o docs/images/upscale-x2.jpg
 
 RESTORED is `facebridge restore ORIGINAL --upscale 2` output; the left cell enlarges ORIGINAL to the same size
 (Lanczos), so the two differ only by what FaceBridge did (faces restored, background by Real-ESRGAN).
@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grid_image import caption, save  # noqa: E402
 

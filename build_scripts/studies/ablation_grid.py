@@ -2,7 +2,7 @@
 """docs/images/ablation-grid.png: the same eval faces restored by each ablation arm (docs/ABLATION.md).
 
 Columns: degraded (moderate) | one column per model at --steps | clean. Labels on top.
-    .venv/bin/python build_scripts/ablation_grid.py RUNS/ablation-none-s0.safetensors RUNS/ablation-cat-s0... [--faces 5]
+    .venv/bin/python build_scripts/studies/ablation_grid.py RUNS/ablation-none-s0.safetensors RUNS/ablation-cat-s0... [--faces 5]
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "build_scripts")]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "build_scripts" / "studies")]
 
 from engine.degradations import degrade_for_eval  # noqa: E402
 from engine.restorer import Restorer  # noqa: E402

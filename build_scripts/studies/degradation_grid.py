@@ -3,7 +3,7 @@
 
 Rows: eval faces. Columns: clean | per-sample OpenCV path | batched tensor path, both with the same drawn
 parameters (blur, scale, JPEG quality, gray); only the noise realisation differs. A caption line per row
-gives the parameters.   .venv/bin/python build_scripts/degradation_grid.py [--faces 6]
+gives the parameters.   .venv/bin/python build_scripts/studies/degradation_grid.py [--faces 6]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "build_scripts")]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "build_scripts" / "studies")]
 
 from engine import degradations as D  # noqa: E402
 from engine.training import batched_degradation as B  # noqa: E402

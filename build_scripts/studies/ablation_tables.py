@@ -1,6 +1,6 @@
 """Markdown tables for docs/ABLATION.md from `facebridge eval` JSON named ablation-<arm>-s<seed>-<level>.json.
 
-    .venv/bin/python build_scripts/ablation_tables.py docs/eval/ablation [--logs docs/eval/ablation/logs]
+    .venv/bin/python build_scripts/studies/ablation_tables.py docs/eval/ablation [--logs docs/eval/ablation/logs]
 
 Per level: one row per arm and step count with the mean over seeds and, after the ±, half the range between
 seeds (the seed spread); the number of seeds scored is shown. With --logs: the training loss per tenth of

@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .bench import sync
+from .photo import sync
 
 
 def synthetic_faces(count: int, size: int, seed: int = 0) -> np.ndarray:
@@ -47,7 +47,7 @@ def _rate(fn, device: torch.device, images: int, repeats: int) -> tuple[float, f
 
 
 def bench_data_paths(faces: np.ndarray, device: torch.device, batch: int, repeats: int) -> dict:
-    from .training.data import BatchedPairSampler, PairSampler
+    from ..training.data import BatchedPairSampler, PairSampler
 
     per_sample = PairSampler(faces, seed=0)
     batched = BatchedPairSampler(faces, seed=0, device=device)
@@ -59,8 +59,8 @@ def bench_train_steps(faces: np.ndarray, device: torch.device, batch: int, repea
                       channels_last: bool = False, compile: bool = False) -> dict:
     import tempfile
 
-    from .training.config import TrainConfig
-    from .training.loop import Trainer
+    from ..training.config import TrainConfig
+    from ..training.loop import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(data="(in memory)", out=tmp, preset=preset, image_size=faces.shape[1], batch=batch,
@@ -75,7 +75,7 @@ def bench_train_steps(faces: np.ndarray, device: torch.device, batch: int, repea
 
 def training_section(device: torch.device, batch: int, repeats: int, preset: Optional[str], data: Optional[str],
                      variants: bool = False, size: int = 128) -> list[str]:
-    from .training.data import load_faces
+    from ..training.data import load_faces
 
     faces = load_faces(Path(data), size, limit=2048) if data else synthetic_faces(max(batch, 512), size)
     preset = preset or ("gpu" if device.type == "cuda" else "small")

@@ -3,9 +3,9 @@
 # baseline, two seeds each, every run the same network, data, degradations, images seen (fixed --steps) and
 # objective (the objective study's winner, arm F: precond + step-matched times + OT-ODE + run-sized EMA).
 # Runs go one after another on one CPU thread each, so wall time per run is comparable too.
-#   bash build_scripts/ablation_study.sh RUNS_DIR [RUN_NAMES...]      e.g. RUN_NAMES: cat-s0 regression-s1
+#   bash build_scripts/studies/ablation_study.sh RUNS_DIR [RUN_NAMES...]      e.g. RUN_NAMES: cat-s0 regression-s1
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 RUNS=${1:?runs folder}; shift || true
 DATA=${DATA:-../shared/data/utkface-aligned-200}
 STEPS=${STEPS:-1000}

@@ -1,6 +1,6 @@
 """Markdown tables from `facebridge eval` JSON files named <arm>-<level>.json (the objective study).
 
-    .venv/bin/python build_scripts/study_tables.py docs/eval/objective-study [--logs docs/eval/objective-study/logs]
+    .venv/bin/python build_scripts/studies/study_tables.py docs/eval/objective-study [--logs docs/eval/objective-study/logs]
 
 Prints, per level, one row per arm and step count (PSNR, SSIM, LPIPS, DISTS, identity), and with --logs the
 training loss per tenth of bridge time at the end of each run (from the runs' log.jsonl, copied as <arm>.jsonl).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How far tiled Real-ESRGAN output is from the untiled output, per tile/overlap/context setting.
 
-    .venv/bin/python build_scripts/measure_tiling.py --size 512 --configs 256:16:32,256:16:64 \
+    .venv/bin/python build_scripts/studies/measure_tiling.py --size 512 --configs 256:16:32,256:16:64 \
         --json docs/eval/upscale-tiling.json
 
 The untiled 4x output of the crop is computed once (and cached beside the JSON as .npy) and each setting
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 

@@ -5,7 +5,7 @@ For the UTKFace eval faces: the distance between each clean face and its degrade
 severe (the eval's own seeded degradations), and between different people (each face against the next
 three in the list; UTKFace holds one photo per person). Prints percentiles and writes the raw distances.
 
-    OMP_NUM_THREADS=1 .venv/bin/python build_scripts/identity_calibration.py [--limit 300] [--out docs/eval/identity-calibration.json]
+    OMP_NUM_THREADS=1 .venv/bin/python build_scripts/studies/identity_calibration.py [--limit 300] [--out docs/eval/identity-calibration.json]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from engine.cli.paths import default_model_path  # noqa: E402

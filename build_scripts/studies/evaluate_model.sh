@@ -2,10 +2,10 @@
 # Evaluate the shipped model on all 300 UTKFace eval faces at mild/moderate/severe, steps 1/2/4/8/16, and
 # the previous model at one step, moderate, for comparison; tables and JSON go to docs/eval/<version>/, the
 # version being the model name's last part (v5 for facebridge-pi2sb-none-128-v5).
-#   bash build_scripts/evaluate_model.sh [MODEL] [PREVIOUS_MODEL]
+#   bash build_scripts/studies/evaluate_model.sh [MODEL] [PREVIOUS_MODEL]
 # Three evaluation streams run side by side, one CPU thread each.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 MODEL=${1:-resources/models/$(.venv/bin/python -c "from engine.cli.paths import MODEL_NAME; print(MODEL_NAME)")}
 PREV=${2:-}
 HQ=${HQ:-../shared/data/utkface-aligned-200/eval}
