@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 extras=(upscale)
+dev=0
 for arg in "$@"; do
   case "$arg" in
     --no-upscale) extras=("${extras[@]/upscale}") ;;
-    --dev) extras+=(dev eval ray) ;;
+    --dev) extras+=(dev eval ray); dev=1 ;;
     --eval) extras+=(eval) ;;
     --ray) extras+=(ray) ;;
     --bench) extras+=(bench) ;;
@@ -36,5 +37,11 @@ if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]
   (apt-get install -y -qq $XCB_LIBS >/dev/null 2>&1 || \
    (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $XCB_LIBS >/dev/null 2>&1)) || \
    echo "note: could not install the X libraries Qt needs ($XCB_LIBS); the desktop window may not open" >&2
+fi
+# --dev: exiftool, the independent reader the provenance tests check our XMP with (they skip without it)
+if [ "$dev" = 1 ] && ! command -v exiftool >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get install -y -qq libimage-exiftool-perl >/dev/null 2>&1 || \
+   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libimage-exiftool-perl >/dev/null 2>&1)) || \
+   echo "note: could not install exiftool; the provenance tests will use only FaceBridge's own reader" >&2
 fi
 echo "FaceBridge is installed in .venv"

@@ -50,6 +50,7 @@ class FileReport:
     error: Optional[str] = None
     warnings: list = field(default_factory=list)  # e.g. pages of a multi-page TIFF that were not restored
     identity: Optional[list] = None  # with --identity: per face {"distance", "verdict"} (engine/identity.py)
+    provenance: Optional[dict] = None  # what the output's XMP records (engine/provenance.py); None with the opt-out
 
 
 def collect_inputs(paths: Iterable[Path], recursive: bool = False) -> tuple[list[BatchItem], list[FileReport]]:
@@ -236,6 +237,8 @@ class BatchRunner:
             rep.faces = len(result.faces)
             if self.restore.identity:
                 rep.identity = [f.identity.to_dict() if f.identity else None for f in result.faces]
+            if result.provenance is not None:
+                rep.provenance = result.provenance.to_dict()
             state.summary.faces += rep.faces
             rep.timings = {key: round(v, 4) for key, v in result.timings.items()}
             pending.append(enc.submit(self._write, rep, result.photo, target, inputs, k, state, t0))

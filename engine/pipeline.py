@@ -15,16 +15,18 @@ import numpy as np
 from .errors import BadInputError, DeviceOutOfMemory
 from .faces.align import AlignedFace, align_face, identity_aligned
 from .faces.detectors import FaceDetector
-from .faces.paste import paste_faces
+from .faces.paste import paste_faces, paste_region
 from .faces.types import DetectedFace, DetectOptions
 from .io.images import Photo
 from .progress import CancelToken, ProgressCallback, check, report
+from .provenance import xmp_packet
 from .restorer import Restorer, face_seeds
 
 if TYPE_CHECKING:
     import torch
 
     from .identity import IdentityReading
+    from .provenance import Provenance
 
 
 # "realesrgan": Real-ESRGAN x4plus (engine/upscale/), "none": a plain Lanczos resize
@@ -45,6 +47,7 @@ class RestoreOptions:
     colour_match: bool = True
     batch_size: int = 8
     identity: bool = False  # measure each face's identity drift (engine/identity.py); off costs nothing
+    provenance: bool = True  # record what was changed, and with what, as XMP in the output (engine/provenance.py)
 
     def __post_init__(self):
         if self.background not in BACKGROUNDS:
@@ -76,6 +79,7 @@ class PhotoResult:
     photo: Photo
     faces: list[FaceResult]
     timings: dict = field(default_factory=dict)
+    provenance: Optional["Provenance"] = None  # what photo.xmp records (None with the opt-out)
 
 
 def looks_gray(pixels: np.ndarray, tolerance: int = 3) -> bool:
@@ -255,7 +259,38 @@ class PhotoRestorer:
             for face, reading in zip(results, self.identity_meter().readings(prep.crops, restored)):
                 face.identity = reading
             timings["identity"] = time.perf_counter() - t
-        return PhotoResult(out, results, timings)
+        record = None
+        if options.provenance and results:
+            record = self.provenance(prep, results, options, out.pixels.shape)
+            out.xmp = xmp_packet(record, photo.xmp)
+        return PhotoResult(out, results, timings, record)
+
+    def provenance(self, prep: "Prepared", results: list[FaceResult], options: RestoreOptions,
+                   shape: tuple) -> "Provenance":
+        """What this restoration changed, and with what: the regions are where each restored crop was blended
+        in, in output pixels."""
+        from . import __version__
+        from .provenance import Provenance, RestoredRegion, model_sha256, now_iso
+
+        size = self.restorer.size
+        regions = []
+        for face, result in zip(prep.aligned, results):
+            if options.aligned:
+                box = (0, 0, shape[1], shape[0])
+            else:
+                inv = face.inverse.astype(np.float64) * options.upscale
+                inv[:, 2] += 0.5 * options.upscale - 0.5
+                x0, y0, x1, y1 = paste_region(inv, face.crop.shape[0], shape[:2], margin=0)
+                box = (x0, y0, x1 - x0, y1 - y0)
+            ident = result.identity.distance if result.identity is not None else None
+            regions.append(RestoredRegion(tuple(int(v) for v in box), ident))
+        d = self.restorer.spec.defaults
+        upscaler = "" if options.upscale == 1 else ("Real-ESRGAN x4plus" if options.network_upscale else "Lanczos")
+        path = self.restorer.path
+        return Provenance(software=f"FaceBridge {__version__}", model=path.name if path else f"in-memory {size} px",
+                          model_sha256=model_sha256(path), steps=int(options.steps or d.steps),
+                          sampler=options.sampler or d.sampler, seed=options.seed, upscaler=upscaler,
+                          upscale=float(options.upscale), restored_at=now_iso(), regions=tuple(regions))
 
     def restore_photo(self, photo: Photo, options: RestoreOptions = RestoreOptions(), *,
                       faces: Optional[Sequence[DetectedFace]] = None,

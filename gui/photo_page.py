@@ -105,7 +105,7 @@ class PhotoController:
         seed = self.w.controls.next_seed()
         return RestoreOptions(steps=v["steps"], sampler=v["sampler"], eta=v["eta"], seed=seed, aligned=aligned,
                               identity=self.w.identity_action.isChecked() and not aligned, upscale=v["upscale"],
-                              background=v["background"])
+                              background=v["background"], provenance=self.w.provenance_action.isChecked())
 
     def restore(self, aligned: bool = False) -> None:
         if self.w.opened is None or self.w.runner.busy:
@@ -139,8 +139,10 @@ class PhotoController:
         self.w.sec_per_step[self.w.controls.device.currentData()] = restored.result.timings.get("restore", 0) / (
             faces * max(1, restored.steps))
         seed = "" if not self.w.controls.seed.isEnabled() else f" (seed {self.w.controls.seed.value()})"  # deterministic: none
+        record = restored.result.provenance
+        note = f". {record.summary()[0].upper()}{record.summary()[1:]}." if record is not None else ""
         self.w.progress_label.setText(f"Done: {len(restored.result.faces)} face(s), {steps_label(restored.steps)}, "
-                                    f"{restored.seconds:.2f} s{seed}")
+                                      f"{restored.seconds:.2f} s{seed}{note}")
         self.update_estimate()
 
     def selection_note(self) -> None:

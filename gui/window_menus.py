@@ -37,6 +37,11 @@ class Menus:
         self.w.save_action = self._act(m, "&Save result", self.w.saving.save, QKeySequence.StandardKey.Save)
         self.w.save_as_action = self._act(m, "Save result &as…", self.w.saving.save_as, QKeySequence.StandardKey.SaveAs)
         self.w.copy_action = self._act(m, "&Copy result", self.w.saving.copy_result, "Ctrl+Shift+C")
+        self.w.provenance_action = self._act(
+            m, "Record &provenance in saved files", lambda on: self.w.settings.setValue("save/provenance", on),
+            tip="Write into every restored file (as XMP) that its faces were restored by FaceBridge, with which model, "
+                "steps and seed, and where: what archives and photo managers read as a trained model's edit")
+        self.w.provenance_action.setCheckable(True)
         m.addSeparator()
         self._act(m, "&Quit", self.w.close, QKeySequence.StandardKey.Quit)
 

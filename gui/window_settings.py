@@ -34,6 +34,7 @@ class WindowSettings:
         self.w.controls.device.setCurrentIndex(max(0, idx))
         self.w.controls.seed.setValue(int(s.value("restore/seed", 0)))
         self.w.identity_action.setChecked(str(s.value("ui/identity", "true")).lower() == "true")
+        self.w.provenance_action.setChecked(str(s.value("save/provenance", "true")).lower() == "true")
         from engine.upscale.weights import status as upscaler_status
 
         self.w.controls.set_upscaler_available(upscaler_status().available)

@@ -28,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules():
-    from . import bench_cmd, eval_cmd, gui_cmd, models_cmd, restore_cmd, selftest_cmd
+    from . import bench_cmd, eval_cmd, gui_cmd, info_cmd, models_cmd, restore_cmd, selftest_cmd
 
-    return [restore_cmd, eval_cmd, bench_cmd, models_cmd, gui_cmd, selftest_cmd]
+    return [restore_cmd, eval_cmd, bench_cmd, models_cmd, info_cmd, gui_cmd, selftest_cmd]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -68,6 +68,10 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
                    help="measure how far each restored face drifted from the input (dlib descriptor distance; "
                         "kept < 0.30 <= changed < 0.60 <= different, docs/IDENTITY.md): in --report, and per step "
                         "count in compare")
+    p.add_argument("--no-provenance", action="store_true",
+                   help="do not record in the output that faces were restored, and with which model (by default "
+                        "every output carries XMP: IPTC Digital Source Type compositeWithTrainedAlgorithmicMedia, "
+                        "the model and its SHA-256, steps, seed, the restored regions; see `facebridge info`)")
 
 
 def add_parsers(sub) -> None:
@@ -111,7 +115,7 @@ def restore_options(args) -> RestoreOptions:
                                                max_faces=args.max_faces, only_largest=args.only_largest_face,
                                                only_center=args.only_center_face),
                           upscale=args.upscale, background=args.background, tile=args.tile,
-                          identity=args.identity)
+                          identity=args.identity, provenance=not args.no_provenance)
 
 
 def run_restore(args: argparse.Namespace) -> int:

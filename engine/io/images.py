@@ -7,6 +7,8 @@ Pixels are RGB HxWx3 uint8 or uint16; alpha (if any) travels separately.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Optional
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageReadError, ImageWriteError
 
@@ -43,6 +45,7 @@ class Photo:
     exif: Optional[bytes] = None
     icc: Optional[bytes] = None
     dpi: Optional[tuple] = None
+    xmp: Optional[bytes] = None  # the XMP packet: the input's own, or extended with FaceBridge's provenance
     extra: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)  # what the user should know about this file (e.g. lost pages)
 
@@ -86,7 +89,7 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         raise ImageReadError(path, f"image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the limit of "
                                    f"{max_pixels / 1e6:.0f} (possible decompression bomb)")
     meta = dict(format=im.format or "", exif=im.info.get("exif"), icc=im.info.get("icc_profile"),
-                dpi=im.info.get("dpi"))
+                dpi=im.info.get("dpi"), xmp=_xmp_of(im))
     pages = int(getattr(im, "n_frames", 1) or 1)
     if pages > 1:  # restoring every page of a scanned album is not supported: say so, never drop them silently
         meta["warnings"] = [f"{im.format or 'image'} file has {pages} pages; only page 1 is restored, the other "
@@ -106,6 +109,15 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     if photo.exif:
         photo.exif = _exif_without_orientation(photo.exif)
     return photo
+
+
+def _xmp_of(im: Image.Image) -> Optional[bytes]:
+    xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+    if xmp is None and hasattr(im, "tag_v2"):
+        xmp = im.tag_v2.get(700)
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return bytes(xmp) if xmp else None
 
 
 SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
@@ -259,6 +271,18 @@ def encode_image(photo: Photo, fmt: str, quality: int = 95) -> bytes:
         kwargs["icc_profile"] = photo.icc
     if photo.dpi and fmt in ("jpg", "png", "tif"):
         kwargs["dpi"] = tuple(float(v) for v in photo.dpi)
+    if photo.xmp:
+        if fmt in ("jpg", "webp"):
+            kwargs["xmp"] = photo.xmp
+        elif fmt == "png":  # iTXt "XML:com.adobe.xmp", as the XMP specification places it in PNG
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt("XML:com.adobe.xmp", photo.xmp.decode("utf-8"), zip=False)
+            kwargs["pnginfo"] = info
+        elif fmt == "tif":  # tag 700
+            ifd = TiffImagePlugin.ImageFileDirectory_v2()
+            ifd[700] = photo.xmp
+            ifd.tagtype[700] = 1
+            kwargs["tiffinfo"] = ifd
     if fmt in ("jpg", "webp"):
         kwargs["quality"] = int(quality)
     if fmt == "jpg":
@@ -279,4 +303,36 @@ def _encode_16bit(photo: Photo, fmt: str) -> bytes:
     ok, buf = cv2.imencode(".png" if fmt == "png" else ".tiff", np.ascontiguousarray(px))
     if not ok:
         raise ImageWriteError(photo.path or "<image>", f"cannot encode a 16-bit {fmt.upper()}")
-    return buf.tobytes()
+    data = buf.tobytes()
+    if photo.xmp:
+        data = png_with_xmp(data, photo.xmp) if fmt == "png" else tiff_with_xmp(data, photo.xmp)
+    return data
+
+
+def png_with_xmp(png: bytes, xmp: bytes) -> bytes:
+    """The PNG with an iTXt XML:com.adobe.xmp chunk after its header chunk (IHDR is always 33 bytes in)."""
+    body = b"iTXt" + b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+    return png[:33] + chunk + png[33:]
+
+
+def tiff_with_xmp(tiff: bytes, xmp: bytes) -> bytes:
+    """The TIFF with tag 700 (XMP) in its first directory: the directory is copied to the end with the new entry
+    (entries stay sorted by tag, every value keeps its offset), and the header points to the copy."""
+    order = "<" if tiff[:2] == b"II" else ">"
+    first = struct.unpack(order + "I", tiff[4:8])[0]
+    count = struct.unpack(order + "H", tiff[first:first + 2])[0]
+    entries = [tiff[first + 2 + 12 * i: first + 14 + 12 * i] for i in range(count)]
+    next_ifd = tiff[first + 2 + 12 * count: first + 6 + 12 * count]
+    out = bytearray(tiff)
+    if len(out) % 2:
+        out += b"\x00"
+    xmp_at = len(out)
+    out += xmp + (b"\x00" if len(xmp) % 2 else b"")
+    entries = [e for e in entries if struct.unpack(order + "H", e[:2])[0] != 700]
+    entries.append(struct.pack(order + "HHII", 700, 1, len(xmp), xmp_at))
+    entries.sort(key=lambda e: struct.unpack(order + "H", e[:2])[0])
+    ifd_at = len(out)
+    out += struct.pack(order + "H", len(entries)) + b"".join(entries) + next_ifd
+    out[4:8] = struct.pack(order + "I", ifd_at)
+    return bytes(out)
