@@ -15,7 +15,8 @@ import numpy as np
 from .errors import BadInputError, DeviceOutOfMemory
 from .faces.align import AlignedFace, align_face, identity_aligned
 from .faces.detectors import FaceDetector
-from .faces.paste import paste_faces, paste_region
+from .faces.paste import composite_crop, finish_crop, paste_faces, paste_region
+from .faces.tone import ToneCurve, fit_tone
 from .faces.types import DetectedFace, DetectOptions
 from .io.images import Photo
 from .progress import CancelToken, ProgressCallback, check, report
@@ -180,13 +181,19 @@ class PhotoRestorer:
         crops = [to_8bit(a.crop) for a in aligned]
         # per-face seeds: a face's result never depends on which other faces share its batch
         seeds = face_seeds(options.seed, len(crops))
-        return Prepared(photo, detected, aligned, crops, seeds, {"detect_align": time.perf_counter() - t})
+        gray = photo.grayscale or looks_gray(photo.pixels)
+        look = CropLook(options.colour_match, gray, None if gray else fit_tone(photo.pixels))
+        return Prepared(photo, detected, aligned, crops, seeds, {"detect_align": time.perf_counter() - t}, look)
 
     def restore_crops(self, crops: list[np.ndarray], seeds: list[int], options: RestoreOptions, *,
-                      callback: Optional[ProgressCallback] = None,
-                      cancel: Optional[CancelToken] = None) -> list[np.ndarray]:
+                      callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                      look: Optional["CropLook"] = None) -> list[np.ndarray]:
+        """The network on aligned crops. With the photo's `look`, the live preview shows the face as it will be
+        pasted (colour match, tone, gray), not the network's raw output."""
         if not crops:
             return []
+        if callback is not None and look is not None:
+            callback = _composited_previews(callback, crops, look)
         return self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
                                      seeds=seeds, batch_size=options.batch_size, callback=callback, cancel=cancel)
 
@@ -229,10 +236,14 @@ class PhotoRestorer:
         """Enlarge the background if asked, then paste the restored crops back (or, in aligned mode, return
         the crop itself, enlarged)."""
         t = time.perf_counter()
-        photo = prep.photo
-        gray = photo.grayscale or looks_gray(photo.pixels)
+        photo, look = prep.photo, prep.look
+        gray = look.grayscale
+        finished = [composite_crop(r, c, colour_match=look.colour_match and not options.aligned, grayscale=gray,
+                                   tone=look.tone) for r, c in zip(restored, prep.crops)]
         if options.aligned:
-            rest = restored[0].astype(np.float32) * (257.0 if photo.pixels.dtype == np.uint16 else 1.0)
+            peak = 65535.0 if photo.pixels.dtype == np.uint16 else 255.0
+            rest = finish_crop(restored[0], photo.pixels, peak=peak, colour_match=False, grayscale=gray,
+                               tone=look.tone)
             if gray:
                 rest = np.repeat(rest.mean(axis=2, keepdims=True), 3, axis=2)
             pixels = np.clip(np.round(rest), 0, 65535).astype(photo.pixels.dtype)
@@ -243,8 +254,8 @@ class PhotoRestorer:
             upscale_s = time.perf_counter() - t_bg
             report(callback, "paste", 0, 1, "pasting faces back")
             pixels = paste_faces(base, prep.aligned, restored, scale=options.upscale,
-                                 colour_match=options.colour_match, grayscale=gray,
-                                 template=self.restorer.spec.template)
+                                 colour_match=look.colour_match, grayscale=gray, template=self.restorer.spec.template,
+                                 tone=look.tone)
         alpha = None if photo.alpha is None else _resize(photo.alpha, options.upscale)
         out = replace(photo, pixels=pixels, alpha=alpha)
         if out.dpi and options.upscale != 1:
@@ -253,10 +264,11 @@ class PhotoRestorer:
         if options.network_upscale and not options.aligned:
             timings["upscale"] = upscale_s
             timings["paste"] -= upscale_s
-        results = [FaceResult(d, c, r) for d, c, r in zip(prep.detected, prep.crops, restored)]
+        # the faces as they are in the output (thumbnails, the step grid and the identity meter see these)
+        results = [FaceResult(d, c, r) for d, c, r in zip(prep.detected, prep.crops, finished)]
         if options.identity and results:
             t = time.perf_counter()
-            for face, reading in zip(results, self.identity_meter().readings(prep.crops, restored)):
+            for face, reading in zip(results, self.identity_meter().readings(prep.crops, finished)):
                 face.identity = reading
             timings["identity"] = time.perf_counter() - t
         record = None
@@ -303,10 +315,24 @@ class PhotoRestorer:
         prep = self.prepare(photo, options, faces=faces, callback=callback)
         check(cancel)
         t = time.perf_counter()
-        restored = self.restore_crops(prep.crops, prep.seeds, options, callback=callback, cancel=cancel)
+        restored = self.restore_crops(prep.crops, prep.seeds, options, callback=callback, cancel=cancel,
+                                      look=prep.look)
         prep.timings["restore"] = time.perf_counter() - t
         check(cancel)
         return self.finish(prep, restored, options, callback=callback, cancel=cancel)
+
+
+@dataclass(frozen=True)
+class CropLook:
+    """How a photo's restored crops are finished before they go in: decided once per photo."""
+    colour_match: bool = True
+    grayscale: bool = False
+    tone: Optional[ToneCurve] = None  # the photo's tone curve (engine/faces/tone.py); None for gray photos
+
+    def to_dict(self) -> dict:
+        return {"kind": "gray" if self.grayscale else ("toned" if self.tone is not None and self.tone.weight >= 1
+                else "partly toned" if self.tone is not None and self.tone.weight > 0 else "colour"),
+                "tone_residual": None if self.tone is None else round(self.tone.residual, 2)}
 
 
 @dataclass
@@ -317,6 +343,18 @@ class Prepared:
     crops: list[np.ndarray]
     seeds: list[int]
     timings: dict
+    look: CropLook = CropLook()
+
+
+def _composited_previews(callback: ProgressCallback, crops: list[np.ndarray], look: CropLook) -> ProgressCallback:
+    """The restorer previews the first face of each network batch: finish it as the paste will."""
+    def forward(p):
+        if p.preview is not None and isinstance(p.detail, dict) and "preview_face" in p.detail:
+            face = min(len(crops) - 1, int(p.detail["preview_face"]))
+            p = replace(p, preview=composite_crop(p.preview, crops[face], colour_match=look.colour_match,
+                                                  grayscale=look.grayscale, tone=look.tone))
+        callback(p)
+    return forward
 
 
 def upscale_pixels(height: int, width: int, options: RestoreOptions, device: torch.device | str = "cpu") -> int:

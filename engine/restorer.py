@@ -136,12 +136,14 @@ class Restorer:
                 y = to_tensor(chunk, self.device)
                 gens = [torch.Generator().manual_seed(int(s)) for s in seeds[start:start + len(chunk)]]
 
-                def on_step(i, n_total, x0, _count=len(chunk), _base=done):
+                def on_step(i, n_total, x0, _count=len(chunk), _base=done, _first=start):
                     preview = None
                     if callback is not None:
                         face = self.hashing.unhash(x0[:1], y[:1])
                         preview = _preview(face)
-                    report(callback, "restore", _base + i * _count, total, f"step {i}/{n_total}", preview)
+                    # detail: which face the preview shows (the first of this network batch)
+                    report(callback, "restore", _base + i * _count, total, f"step {i}/{n_total}", preview,
+                           detail={"preview_face": _first})
 
                 if self.is_regression:
                     x = self._net(y, 0)

@@ -1,5 +1,5 @@
 """Paste restored faces back into the photo: inverse warp into a local region only (so huge scans stay
-cheap), feathered mask, low-frequency colour matching, grayscale preserved."""
+cheap), feathered mask, low-frequency colour matching, the photo's tone and grayscale preserved."""
 
 from __future__ import annotations
 
@@ -80,9 +80,34 @@ def paste_region(inverse: np.ndarray, size: int, shape: tuple, margin: int = 2) 
     return max(0, x0), max(0, y0), min(shape[1], x1), min(shape[0], y1)
 
 
+def finish_crop(restored: np.ndarray, original: np.ndarray, *, peak: float = 255.0, colour_match: bool = True,
+                grayscale: bool = False, tone=None) -> np.ndarray:
+    """A restored crop (uint8 RGB) as it goes into the photo, as float RGB in 0..peak: the original crop's low
+    frequencies (colour match), the photo's tone (engine/faces/tone.py), gray for a gray photo. Previews and
+    thumbnails go through this too, so what the user picks from is what is saved."""
+    rest = restored.astype(np.float32) * (peak / 255.0)
+    if colour_match:
+        rest = match_colour(rest, original.astype(np.float32), sigma=restored.shape[0] / 10.0)
+    if grayscale:
+        return to_gray3(rest)
+    if tone is not None:
+        rest = tone.apply(rest, peak).astype(np.float32)
+    return rest
+
+
+def composite_crop(restored: np.ndarray, original: np.ndarray, **look) -> np.ndarray:
+    """finish_crop as uint8 at the restored crop's size (the original crop is resized to it, as 8-bit)."""
+    if original.dtype == np.uint16:
+        original = (original // 257).astype(np.uint8)
+    if original.shape[:2] != restored.shape[:2]:
+        original = cv2.resize(original, restored.shape[1::-1], interpolation=cv2.INTER_AREA)
+    out = finish_crop(restored, original, **look)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
 def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.ndarray], *,
                 scale: float = 1.0, colour_match: bool = True, grayscale: bool = False,
-                template=None) -> np.ndarray:
+                template=None, tone=None) -> np.ndarray:
     """Blend each restored crop into `image` (already upscaled by `scale` if scale != 1).
 
     With the model's FaceTemplate the blend is face-shaped (face_mask), or the whole crop with soft edges for a
@@ -100,11 +125,7 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
         if size not in masks:
             masks[size] = feather_mask(size) if template is None else _cached_face_mask(
                 size, tuple(map(tuple, template.scaled(size).points)), template.whole_head)
-        rest = crop.astype(np.float32) * (peak / 255.0)
-        if colour_match:
-            rest = match_colour(rest, face.crop.astype(np.float32), sigma=size / 10.0)
-        if grayscale:
-            rest = to_gray3(rest)
+        rest = finish_crop(crop, face.crop, peak=peak, colour_match=colour_match, grayscale=grayscale, tone=tone)
         inv = face.inverse.astype(np.float64) * scale
         # pixel centres: original (x + 0.5) lands on s(x + 0.5) - 0.5 in the enlarged image, as cv2.resize and
         # the upscaler place it; scaling alone would shift the face (s - 1) / 2 px down-right of the background
