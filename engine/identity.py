@@ -29,6 +29,9 @@ KEPT = 0.30
 DIFFERENT = 0.60
 MODEL_FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
 MAX_EYE_SHIFT = 0.12  # of the crop size: dlib's own eye points this far from the template's = not describable
+UNKNOWN_REASON = ("dlib could not describe this face, so its identity was not measured: it is too small or too "
+                  "unclear, or (with --aligned) the crop is not aligned like the model's training faces, so the "
+                  "eyes are not where the model's template puts them")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,10 @@ class IdentityReading:
         return "changed" if self.distance < DIFFERENT else "different"
 
     def to_dict(self) -> dict:
-        return {"distance": None if self.distance is None else round(self.distance, 4), "verdict": self.verdict}
+        d = {"distance": None if self.distance is None else round(self.distance, 4), "verdict": self.verdict}
+        if self.distance is None:
+            d["reason"] = UNKNOWN_REASON
+        return d
 
     def label(self) -> str:
         """'kept 0.21', or 'identity unknown'."""
@@ -52,10 +58,14 @@ class IdentityReading:
 
     def explain(self) -> str:
         if self.distance is None:
-            return "dlib could not describe this face (too small or too unclear), so its identity was not measured"
+            return UNKNOWN_REASON
+        advice = {"kept": "", "changed": " Look at this face: fewer steps usually keep it closer to the input.",
+                  "different": " It may read as another person: compare fewer steps, or untick it to keep the "
+                               "original."}[self.verdict]
         return (f"Identity distance from the input face: {self.distance:.3f} (dlib descriptor). Below {KEPT:.2f}: kept, "
                 f"as close as a lightly degraded copy of the same photo; {KEPT:.2f}-{DIFFERENT:.2f}: changed; "
-                f"{DIFFERENT:.2f} or more: as far as two different people usually are (docs/IDENTITY.md)")
+                f"{DIFFERENT:.2f} or more: as far as two different people usually are.{advice} Small, blurred or "
+                "turned faces read higher than they look: the meter is a pointer, not a verdict (docs/IDENTITY.md)")
 
 
 def model_dir() -> Path:

@@ -268,6 +268,7 @@ class PhotoRestorer:
         results = [FaceResult(d, c, r) for d, c, r in zip(prep.detected, prep.crops, finished)]
         if options.identity and results:
             t = time.perf_counter()
+            report(callback, "identity", 0, 1, f"measuring identity of {len(results)} face(s) (dlib)")
             for face, reading in zip(results, self.identity_meter().readings(prep.crops, finished)):
                 face.identity = reading
             timings["identity"] = time.perf_counter() - t

@@ -142,7 +142,9 @@ class Restorer:
                         face = self.hashing.unhash(x0[:1], y[:1])
                         preview = _preview(face)
                     # detail: which face the preview shows (the first of this network batch)
-                    report(callback, "restore", _base + i * _count, total, f"step {i}/{n_total}", preview,
+                    # the step restarts for each network batch of faces: say which faces it is counting
+                    where = f", faces {_first + 1}-{_first + _count} of {len(faces)}" if len(faces) > _count else ""
+                    report(callback, "restore", _base + i * _count, total, f"step {i}/{n_total}{where}", preview,
                            detail={"preview_face": _first})
 
                 if self.is_regression:

@@ -14,6 +14,7 @@ from . import jobs
 class BatchController:
     def __init__(self, window):
         self.w = window
+        self.report = None  # where the last batch's report was written
 
     def start_batch(self) -> None:
         folder = self.w.batch.input.text().strip()
@@ -25,9 +26,12 @@ class BatchController:
             return
         out = self.w.batch.output.text().strip()
         output = OutputOptions(Path(out) if out else None, self.w.batch.suffix.text(), self.w.batch.ext.currentData(),
-                               self.w.batch.quality.value(), self.w.batch.skip_existing.isChecked())
+                               self.w.batch.quality.value(), self.w.batch.skip_existing.isChecked(),
+                               self.w.batch.overwrite.isChecked())
         self.w.pause.resume()
-        report = (Path(out) if out else Path(folder)) / "facebridge-report.json"
+        # the report goes beside the outputs: the output folder, or restored/ in the input folder
+        report = (Path(out) if out else Path(folder) / "restored") / "facebridge-report.json"
+        self.report = report
         self.w.batch.set_running(True)
         # no identity meter in batches: it would add about as much time per face as the network (BENCHMARKS.md)
         options = replace(self.w.photo.options(), identity=False)
@@ -43,4 +47,4 @@ class BatchController:
             self.w.batch.update_file(p.step, p.detail)
 
     def on_batch_done(self, summary) -> None:
-        self.w.batch.show_summary(summary)
+        self.w.batch.show_summary(summary, self.report)

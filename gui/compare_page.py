@@ -66,6 +66,7 @@ class CompareController:
 
     def keep_run(self, i: int) -> None:
         run = self.w.runs[i]
+        self.w.controls.steps.setValue(run.steps)  # the kept result's step count is what Restore runs next
         self.w.photo.on_restored(jobs.RestoredPhoto(run.result, run.seconds, run.steps))
         self.w.stack.setCurrentWidget(self.w.photo_page)
         self.w._busy_changed(self.w.runner.busy)  # Save is now possible
@@ -74,7 +75,9 @@ class CompareController:
     def export_grid(self) -> None:
         from engine.compare import render_grid
 
-        path, _ = QFileDialog.getSaveFileName(self.w, "Export grid", str(Path.home() / "facebridge_grid.png"),
-                                              "PNG (*.png);;JPEG (*.jpg)")
+        src = self.w.opened.photo.path
+        # beside the photo, named as `facebridge compare` names it
+        start = src.with_name(f"{src.stem}_compare.png") if src is not None else Path.home() / "facebridge_grid.png"
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export grid", str(start), "PNG (*.png);;JPEG (*.jpg)")
         if path:
             self.w.saving.write(path, Photo(render_grid(self.w.opened.photo, self.w.runs)))

@@ -187,22 +187,17 @@ class MainWindow(QMainWindow):
             self.preview.clear()
 
     def _offer_detector(self) -> None:
-        """Once: point to the optional, more accurate detector if its weights are not downloaded."""
+        """Once, in the status bar (not a dialog over the photo): the optional, more accurate detector."""
         from engine.downloads import RETINAFACE_RESNET50, cached_path
 
         if not retinaface_supported():
             return
         if cached_path(RETINAFACE_RESNET50) is None and not self.settings.value("ui/detector_offered", False):
             self.settings.setValue("ui/detector_offered", True)
-            box = QMessageBox(QMessageBox.Icon.Information, "FaceBridge",
-                              "Faces are found with the bundled MTCNN detector. The more accurate RetinaFace "
-                              f"detector can be downloaded ({RETINAFACE_RESNET50.size / 1e6:.0f} MB).",
-                              parent=self)
-            download = box.addButton("Download now", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-            box.setModal(False)
-            box.buttonClicked.connect(lambda b: QTimer.singleShot(0, self.download_detector) if b is download else None)
-            box.show()
+            self.statusBar().showMessage(
+                "Faces are found with the bundled MTCNN detector. The more accurate RetinaFace detector "
+                f"({RETINAFACE_RESNET50.size / 1e6:.0f} MB) can be downloaded from Models > Download RetinaFace "
+                "detector.", 20000)
 
     def download_detector(self) -> None:
         from engine.downloads import RETINAFACE_RESNET50, fetch_weight

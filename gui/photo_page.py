@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
@@ -29,6 +29,7 @@ class PhotoController:
     def __init__(self, window):
         self.w = window
         self._stage, self._stage_t0, self._t_start = None, 0.0, 0.0
+        self._restore_when_open = False
 
     def open_dialog(self) -> None:
         start = str(self.w.settings.value("files/last_dir", str(Path.home())))
@@ -48,6 +49,7 @@ class PhotoController:
     def open_sample(self) -> None:
         samples = sorted((resources_dir() / "samples").glob("*.jpg")) + sorted((resources_dir() / "samples").glob("*.png"))
         if samples:
+            self._restore_when_open = True  # a sample shows what the app does: open it and restore it
             self.open_path(str(samples[0]))
         else:
             self.w.show_message("No sample photos are installed.")
@@ -73,7 +75,18 @@ class PhotoController:
             return
         self.w.statusBar().showMessage(f"Opening {name}…")
         self.w.runner.start(job, on_progress=self.w.on_progress, on_success=lambda o, n=name: self.on_opened(o, n),
-                          on_error=self.w.on_error)
+                            on_error=self.on_open_failed)
+
+    def on_open_failed(self, info) -> None:
+        """A photo that cannot be opened replaces the previous one: nothing of the old photo stays restorable."""
+        self._restore_when_open = False
+        self.w.opened, self.w.result = None, None
+        self.w.faces.set_faces([])
+        self.w.view.set_images(None, None)
+        self.w.setWindowTitle("FaceBridge")
+        self.w.stack.setCurrentWidget(self.w.welcome)
+        self.w._busy_changed(self.w.runner.busy)
+        self.w.on_error(info)
 
     def on_opened(self, opened: jobs.OpenedPhoto, name: str) -> None:
         self.w.opened, self.w.result = opened, None
@@ -89,7 +102,6 @@ class PhotoController:
             self.w.sec_per_step[device] = opened.sec_per_step
         if opened.upscale_rate is not None and (opened.upscale_rate[1] or device not in self.w.upscale_rate):
             self.w.upscale_rate[device] = opened.upscale_rate
-        self.w._offer_detector()
         self.w.progress_label.setText(f"{n} face{'s' if n != 1 else ''} found" if n else
                                     "No face found. Restore > Restore as aligned face (Ctrl+Shift+R) "
                                     "treats the photo as one face")
@@ -99,6 +111,11 @@ class PhotoController:
         if opened.photo.warnings:
             self.w.progress_label.setText("Note: " + " ".join(opened.photo.warnings))
         self.update_estimate()
+        self.w._offer_detector()  # after the photo's own status message, which it would otherwise hide
+        if self._restore_when_open:
+            self._restore_when_open = False
+            if n:
+                QTimer.singleShot(0, self.restore)  # after this callback, when the runner is free
 
     def options(self, aligned: bool = False) -> RestoreOptions:
         v = self.w.controls.values()
@@ -161,7 +178,11 @@ class PhotoController:
         v = self.w.controls.values()
         faces = sum(self.w.faces.included()) if self.w.opened else 1
         rate = self.w.sec_per_step.get(v["device"])
-        if rate is None:
+        if self.w.opened is not None and not self.w.opened.faces:
+            text = "no face found to restore (Restore > Restore as aligned face treats the photo as one)"
+        elif self.w.opened is not None and not faces:
+            text = "no face ticked"
+        elif rate is None:
             text = "measured after the first run"
         else:
             seconds = rate * v["steps"] * max(1, faces)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.io.images import Photo, write_image
 
@@ -29,28 +28,42 @@ class SaveController:
         ext = src.suffix.lower() if src.suffix.lower() in SAVE_SUFFIXES else ".png"
         return f"{src.stem}_restored{ext}"
 
-    def save_folder(self) -> Optional[Path]:
+    def default_path(self) -> Path:
+        """Where Ctrl+S writes: restored/<name>_restored.<ext> beside the photo, as the CLI and the batch do (a
+        pasted image, which has no folder, goes to the last folder Save as used, else the home folder)."""
+        src = self.w.opened.photo.path if self.w.opened else None
+        if src is not None:
+            return src.parent / "restored" / self._output_name()
         folder = str(self.w.settings.value("save/folder", "") or "")
-        return Path(folder) if folder and Path(folder).is_dir() else None
+        return (Path(folder) if folder and Path(folder).is_dir() else Path.home()) / self._output_name()
 
     def save(self) -> None:
-        """The first save asks where (Save as); later saves go to the folder chosen then, with the usual name."""
+        """Save to the default place; an earlier result there is replaced only when the user says so."""
         if self.w.result is None:
             return
-        folder = self.save_folder()
-        if folder is None:
-            self.save_as()
-        else:
-            self.write(str(folder / self._output_name()), self.w.result.result.photo)
+        path = self.default_path()
+        if path.exists():
+            box = QMessageBox(QMessageBox.Icon.Question, "FaceBridge",
+                              f"{path.name} exists already in {path.parent}.\nReplace it with this result?",
+                              parent=self.w)
+            replace_button = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+            save_as = box.addButton("Save as…", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Cancel)
+            box.exec()
+            if box.clickedButton() is save_as:
+                self.save_as()
+                return
+            if box.clickedButton() is not replace_button:
+                return
+        self.write(str(path), self.w.result.result.photo)
 
     def save_as(self) -> None:
+        """Ask where (starting in the default place); the dialog itself asks before replacing a file."""
         if self.w.result is None:
             return
-        src = self.w.opened.photo.path if self.w.opened else None
-        folder = self.save_folder() or (src.parent if src else Path.home())
-        name = self._output_name()
-        selected = next(f for f in SAVE_FILTERS if Path(name).suffix in f)
-        path, chosen = QFileDialog.getSaveFileName(self.w, "Save result as", str(folder / name), ";;".join(SAVE_FILTERS),
+        start = self.default_path()
+        selected = next(f for f in SAVE_FILTERS if start.suffix in f)
+        path, chosen = QFileDialog.getSaveFileName(self.w, "Save result as", str(start), ";;".join(SAVE_FILTERS),
                                                    selected)
         if not path:
             return
@@ -58,7 +71,6 @@ class SaveController:
             path += (chosen or selected).split("*")[1].split()[0].rstrip(")")
         if self.write(path, self.w.result.result.photo):
             self.w.settings.setValue("save/folder", str(Path(path).parent))
-            self.w.statusBar().showMessage(f"Saved {path}. Ctrl+S now saves into {Path(path).parent}", 8000)
 
     def write(self, path: str, photo: Photo) -> bool:
         try:
@@ -68,7 +80,9 @@ class SaveController:
 
             show_error(self.w, ErrorInfo(type(exc).__name__, str(exc), ""))
             return False
-        self.w.statusBar().showMessage(f"Saved {target}", 8000)
+        record = self.w.result.result.provenance if self.w.result is not None else None
+        note = " (the file records that its faces were restored, and with which model)" if record else ""
+        self.w.statusBar().showMessage(f"Saved {target}{note}", 10000)
         return True
 
     def copy_result(self) -> None:

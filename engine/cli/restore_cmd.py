@@ -54,7 +54,7 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
     p.add_argument("--max-faces", type=int, default=0, help="restore at most this many faces, largest first (0 = all)")
     p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than this (pixels, default 20)")
     p.add_argument("--threshold", type=float, default=0.9, help="face detection confidence, 0-1 (default 0.9)")
-    p.add_argument("--upscale", type=float, default=1.0, metavar="{1,2,4}",
+    p.add_argument("--upscale", type=float, default=1.0, metavar="FACTOR",
                    help="enlarge the whole photo: 1 keeps its size (default); 2 or 4 upscale the background with "
                         "Real-ESRGAN and paste the restored faces in at that size (minutes per megapixel on a "
                         "CPU, docs/UPSCALE.md); with --background none, any factor from 1 to 8")
@@ -91,6 +91,9 @@ def add_parsers(sub) -> None:
                    help="output format; auto keeps the input's format where it can be written, else PNG")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output exists (resume)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace outputs that exist already (without it, or --skip-existing, such a photo fails "
+                        "with a reason and its earlier output is kept)")
     p.add_argument("--report", default=None, help="write a JSON report here")
     p.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="spread the work over a Ray cluster: an address, 'auto' (running cluster) or 'local'")
@@ -99,17 +102,25 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
     p.set_defaults(func=run_restore)
 
-    c = sub.add_parser("compare", help="restore one photo at several step counts and make a labelled grid")
+    c = sub.add_parser("compare", help="restore one photo at several step counts and make a labelled grid",
+                       description="Restore one photo at several step counts (the faces are found once) and write a "
+                                   "labelled grid: the whole photo at each count on top, each face below; prints the "
+                                   "time per count (after an untimed warm-up) and, with --identity, each face's "
+                                   "identity drift. The grid is written beside the photo unless -o says where.")
     c.add_argument("image")
     c.add_argument("--steps", dest="step_list", default=None,
                    help="comma-separated step counts (default: the model's suggestion from its measured curve, "
                         "else 1,4,16)")
     c.add_argument("-o", "--output", default=None, help="grid image path (default: <image>_compare.png)")
+    c.add_argument("--overwrite", action="store_true", help="replace a grid that exists already")
     _common(c, single_steps=False)
     c.set_defaults(func=run_compare)
 
 
 def restore_options(args) -> RestoreOptions:
+    steps = getattr(args, "steps", None)
+    if steps is not None and not 1 <= steps <= 999:
+        raise ValueError(f"--steps must be between 1 and 999, got {steps}")
     return RestoreOptions(steps=getattr(args, "steps", None), sampler=args.sampler, eta=args.eta, seed=args.seed, aligned=args.aligned,
                           detect=DetectOptions(min_face=args.min_face, threshold=args.threshold,
                                                max_faces=args.max_faces, only_largest=args.only_largest_face,
@@ -125,7 +136,7 @@ def run_restore(args: argparse.Namespace) -> int:
     try:
         options = restore_options(args)
         out = OutputOptions(Path(args.output) if args.output else None, args.suffix, args.ext, args.quality,
-                            args.skip_existing)
+                            args.skip_existing, args.overwrite)
     except ValueError as exc:
         print(f"facebridge restore: error: {exc}", file=sys.stderr)
         return 2
@@ -157,15 +168,29 @@ def run_restore(args: argparse.Namespace) -> int:
     elif not args.quiet:
         for f in summary.files:
             if f.status == "failed":
-                print(f"failed: {f.error}", file=sys.stderr)
+                error = f.error or "failed"
+                print(f"failed: {error if error.startswith(f.input) else f'{f.input}: {error}'}", file=sys.stderr)
             for w in f.warnings:
                 print(f"warning: {f.input}: {w}", file=sys.stderr)
-        counts = ", ".join(f"{summary.count(s)} {s}" for s in ("done", "no_face", "skipped", "failed") if summary.count(s))
-        print(f"{len(summary.files)} files ({counts}), {summary.faces} faces in {summary.seconds:.1f} s"
-              + (" - cancelled" if summary.cancelled else ""))
+        print(summary_line(summary, args.output, args.report))
     if summary.cancelled:
         return 130
     return 0 if summary.ok else 1
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def summary_line(summary, output, report) -> str:
+    """'3 files (2 done, 1 failed), 4 faces in 6.1 s; outputs in restored/ beside each input; report r.json'."""
+    statuses = ("done", "no_face", "skipped", "failed", "cancelled")
+    counts = ", ".join(f"{summary.count(s)} {s.replace('_', ' ')}" for s in statuses if summary.count(s))
+    where = f"outputs in {output}" if output else "outputs in restored/ beside each input"
+    written = summary.count("done") + summary.count("no_face")
+    return (f"{plural(len(summary.files), 'file')} ({counts}), {plural(summary.faces, 'face')} in "
+            f"{summary.seconds:.1f} s" + (f"; {where}" if written else "") + (f"; report {report}" if report else "")
+            + (" - cancelled" if summary.cancelled else ""))
 
 
 def _run_ray(args, items, missing, options, out) -> int:
@@ -233,13 +258,17 @@ def run_compare(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"facebridge compare: error: {exc}", file=sys.stderr)
         return 2
+    target = Path(args.output) if args.output else Path(args.image).with_name(Path(args.image).stem + "_compare.png")
+    if target.exists() and not args.overwrite:
+        print(f"facebridge compare: error: {target} exists already; not replaced (--overwrite replaces it, -o "
+              "writes elsewhere)", file=sys.stderr)
+        return 1
     photo = read_image(args.image)
     session = open_session(args.model, device=args.device, precision=args.precision, detector=args.detector,
                            detector_weights=args.detector_weights, need_detector=not args.aligned)
     apply_cpu_threads(session.restorer.device, args.threads)
     runs = compare_steps(session, photo, steps, options)
     grid = render_grid(photo, runs)
-    target = Path(args.output) if args.output else Path(args.image).with_name(Path(args.image).stem + "_compare.png")
     write_image(target, Photo(grid), fmt="png", protect=(args.image,))
     ident = args.identity
     print("| steps | faces | seconds | s/face |" + (" identity (per face) |" if ident else "") + "\n|---|---|---|---|"

@@ -89,7 +89,7 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         raise ImageReadError(path, f"image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the limit of "
                                    f"{max_pixels / 1e6:.0f} (possible decompression bomb)")
     meta = dict(format=im.format or "", exif=im.info.get("exif"), icc=im.info.get("icc_profile"),
-                dpi=im.info.get("dpi"), xmp=_xmp_of(im))
+                dpi=_dpi_of(im), xmp=_xmp_of(im))
     pages = int(getattr(im, "n_frames", 1) or 1)
     if pages > 1:  # restoring every page of a scanned album is not supported: say so, never drop them silently
         meta["warnings"] = [f"{im.format or 'image'} file has {pages} pages; only page 1 is restored, the other "
@@ -109,6 +109,14 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     if photo.exif:
         photo.exif = _exif_without_orientation(photo.exif)
     return photo
+
+
+def _dpi_of(im: Image.Image) -> Optional[tuple]:
+    """The file's resolution, or None when it records none (Pillow reports 1 x 1 dpi for a TIFF without
+    resolution tags; writing that back would give the output a resolution the input never had)."""
+    if hasattr(im, "tag_v2") and 282 not in im.tag_v2:
+        return None
+    return im.info.get("dpi")
 
 
 def _xmp_of(im: Image.Image) -> Optional[bytes]:

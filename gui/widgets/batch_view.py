@@ -44,6 +44,9 @@ class BatchView(QWidget):
         self.skip_existing = QCheckBox("skip photos already restored (resume an interrupted batch)")
         self.skip_existing.setChecked(True)
         form.addRow("", self.skip_existing)
+        self.overwrite = QCheckBox("replace outputs that exist already (otherwise such a photo is reported, not "
+                                   "replaced)")
+        form.addRow("", self.overwrite)
         # the photo page's Restoration panel decides steps and upscale for batches too: say what they are
         self.settings_note = QLabel("")
         self.settings_note.setObjectName("batchSettings")
@@ -98,6 +101,13 @@ class BatchView(QWidget):
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause.setText("Resume" if paused else "Pause")
+        if paused:  # no ETA while nothing moves; the clock restarts its estimate on resume
+            self._status_before_pause = self.status.text()
+            self.status.setText(f"Paused after {self._done}/{self.table.rowCount()} photos (the photo in progress "
+                                "finishes first)")
+        elif getattr(self, "_status_before_pause", None) is not None:
+            self.status.setText(self._status_before_pause.split(", ETA")[0])
+            self._status_before_pause = None
         self.pauseToggled.emit(paused)
 
     def set_running(self, running: bool) -> None:
@@ -127,18 +137,23 @@ class BatchView(QWidget):
                   report.error or "; ".join(getattr(report, "warnings", []) or []))
         for c, v in enumerate(values):
             self.table.item(row, c).setText(v)
-        if report.status in ("done", "no_face", "skipped", "failed"):
+        if report.status in ("done", "no_face", "skipped", "failed", "cancelled"):
             self._done += 1
             self._faces += report.faces
             self.progress.setValue(self._done)
             elapsed = time.monotonic() - self._t0
             left = self.table.rowCount() - self._done
             eta = elapsed / self._done * left if self._done else 0
-            self.status.setText(f"{self._done}/{self.table.rowCount()} photos, {self._faces} faces, "
-                                f"{self._faces / max(elapsed, 1e-6):.2f} faces/s, ETA {eta:.0f} s")
+            if not self.pause.isChecked():
+                self.status.setText(f"{self._done}/{self.table.rowCount()} photos, {self._faces} faces, "
+                                    f"{self._faces / max(elapsed, 1e-6):.2f} faces/s, ETA {eta:.0f} s")
 
-    def show_summary(self, summary) -> None:
+    def show_summary(self, summary, report=None) -> None:
         counts = ", ".join(f"{summary.count(s)} {s.replace('_', ' ')}" for s in
-                           ("done", "no_face", "skipped", "failed") if summary.count(s))
+                           ("done", "no_face", "skipped", "failed", "cancelled") if summary.count(s))
+        for row, f in enumerate(summary.files[-self.table.rowCount():] if self.table.rowCount() else []):
+            if self.table.item(row, 1) is not None and self.table.item(row, 1).text() != f.status:
+                self.table.item(row, 1).setText(f.status)  # e.g. rows still waiting when Cancel came
         self.status.setText(f"Finished: {counts}; {summary.faces} faces in {summary.seconds:.1f} s"
-                            + (" (cancelled)" if summary.cancelled else ""))
+                            + (" (cancelled)" if summary.cancelled else "")
+                            + (f". Report: {report}" if report else ""))

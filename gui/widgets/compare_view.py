@@ -47,9 +47,18 @@ class CompareView(QWidget):
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown compare mode {mode!r}")
-        old, self.mode = self.mode, mode
-        if "side" in (old, mode):  # the pane width changes
+        if "side" not in (self.mode, mode) or self.mode == mode:
+            self.mode = mode
+            self.update()
+            return
+        # the pane width changes: a fitted view refits; a zoomed one keeps its zoom and the point it was centred on
+        old_centre = QPointF(self._pane_width() / 2, self.height() / 2)
+        at = (old_centre - self.offset) / self.scale
+        self.mode = mode
+        if self._auto_fit or self.before is None:
             self.fit()
+        else:
+            self.offset = QPointF(self._pane_width() / 2, self.height() / 2) - at * self.scale
         self.update()
 
     def set_split(self, value: float) -> None:

@@ -35,9 +35,17 @@ class FacePanel(QWidget):
         self.empty.setWordWrap(True)
         self.aligned_button = QPushButton("Restore as aligned face")
         self.aligned_button.clicked.connect(self.alignedModeRequested)
+        # what the identity badges mean, under the faces whenever a badge is shown
+        self.legend = QLabel("Identity: how far each restored face moved from the face that went in. kept: as "
+                             "close as a lightly degraded copy of the photo; changed: look at that face, fewer steps "
+                             "usually keep it closer; different: it may read as another person. Small or blurred "
+                             "faces read higher than they look (docs/IDENTITY.md).")
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("color: #a0a0a0; font-size: 11px")
+        self.legend.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.title, self.list, self.empty, self.aligned_button):
+        for w in (self.title, self.list, self.legend, self.empty, self.aligned_button):
             layout.addWidget(w)
         self.set_faces(None)
 
@@ -64,6 +72,7 @@ class FacePanel(QWidget):
         no_face = crops is not None and len(crops) == 0
         self.empty.setVisible(no_face)
         self.aligned_button.setVisible(no_face)
+        self.legend.setVisible(bool(identities) and any(r is not None for r in identities))
         self.title.setText(f"Faces ({len(crops)})" if crops else "Faces")
 
     def included(self) -> list[bool]:

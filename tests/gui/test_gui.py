@@ -184,8 +184,11 @@ def test_error_dialog_for_corrupt_photo(qtbot, window, tmp_path, monkeypatch):
 
 
 def test_grid_keep_save_and_save_location(qtbot, window, tmp_path, monkeypatch):
-    """Compare without faces (a plain picture): select, keep, then the first Save asks where and later
-    saves follow that folder with the shared naming convention; Save as picks the filter of the format."""
+    """Compare without faces (a plain picture): select, keep; Save writes restored/<name>_restored.<ext> beside
+    the photo, as the CLI and the batch do, and never replaces an earlier result without asking (#29 item 3);
+    Save as starts there and picks the filter of the format."""
+    from PySide6.QtWidgets import QMessageBox
+
     from gui import saving as mw
 
     path = tmp_path / "crop.png"
@@ -200,6 +203,27 @@ def test_grid_keep_save_and_save_location(qtbot, window, tmp_path, monkeypatch):
     assert window.grid.keep.isEnabled()
     window.grid.keep.click()
     assert window.result is not None and window.save_action.isEnabled()
+    assert window.controls.steps.value() == 1  # the kept column's step count is now the control's
+
+    saved = tmp_path / "restored" / "crop_restored.png"
+    window.save()  # no dialog: the default place
+    assert saved.exists()
+    first = saved.read_bytes()
+    answers = []
+
+    def ask(box):  # the question before replacing: answer Cancel, then Replace
+        answers.append(box.text())
+        button = next(b for b in box.buttons() if box.buttonRole(b) == (
+            QMessageBox.ButtonRole.RejectRole if len(answers) == 1 else QMessageBox.ButtonRole.DestructiveRole))
+        box.clickedButton = lambda: button
+        return 0
+
+    monkeypatch.setattr(mw.QMessageBox, "exec", ask)
+    saved.write_bytes(b"an earlier result")
+    window.save()
+    assert len(answers) == 1 and "exists already" in answers[0] and saved.read_bytes() == b"an earlier result"
+    window.save()
+    assert len(answers) == 2 and saved.read_bytes() == first
 
     asked = []
     chosen = tmp_path / "exports"
@@ -210,12 +234,9 @@ def test_grid_keep_save_and_save_location(qtbot, window, tmp_path, monkeypatch):
         return str(chosen / "mine"), "JPEG (*.jpg *.jpeg)"  # typed without an extension
 
     monkeypatch.setattr(mw.QFileDialog, "getSaveFileName", dialog)
-    window.save()  # first save: asks
-    assert len(asked) == 1 and asked[0][0].endswith("crop_restored.png") and asked[0][1].startswith("PNG")
+    window.saving.save_as()
+    assert asked[0][0] == str(saved) and asked[0][1].startswith("PNG")
     assert (chosen / "mine.jpg").exists()
-    window.save()  # later saves: no dialog, the chosen folder, the usual name
-    assert len(asked) == 1 and (chosen / "crop_restored.png").exists()
-    assert not (tmp_path / "restored").exists()  # nothing created silently beside the photo
 
     window.open_path(str(path))
     wait_idle(qtbot, window)
