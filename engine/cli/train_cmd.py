@@ -39,6 +39,8 @@ def add_parsers(sub) -> None:
                    help="take the face template from this model (trained on the same aligned faces) instead")
     e.add_argument("--steps", type=int, default=4, help="default step count stored in the model")
     e.add_argument("--fp32", action="store_true", help="store float32 weights instead of float16")
+    e.add_argument("--licence-note", default=None, help="what the training data's licences make of the model "
+                   "(default: derived from the run's data)")
     e.set_defaults(func=run_export)
 
     a = sub.add_parser("annotate", help="store a model's measured step curve (from `facebridge eval --out`) in "
@@ -102,6 +104,6 @@ def run_export(args: argparse.Namespace) -> int:
 
     path = export_run(Path(args.run), Path(args.output), template_from=args.template_from,
                       template_samples=args.template_samples, default_steps=args.steps, fp16=not args.fp32,
-                      template_model=args.template_model)
+                      template_model=args.template_model, licence_note=args.licence_note)
     print(f"wrote {path}")
     return 0

@@ -91,12 +91,26 @@ class Scorer:
         if self.dists is not None and dists_on:
             row["dists"] = float(np.mean(self.dists(out[:dists_on], clean[:dists_on], batch=4)))
         if self.meter is not None:
-            d = [None if a is None or (b := self.meter.describe(x)) is None else float(np.linalg.norm(a - b))
-                 for x, a in zip(out, clean_desc)]
-            known = [v for v in d if v is not None]
-            row["identity"] = float(np.mean(known)) if known else None
-            row["identity_measured"] = len(known)
+            row["identity_per_image"] = [
+                None if a is None or (b := self.meter.describe(x)) is None else round(float(np.linalg.norm(a - b)), 4)
+                for x, a in zip(out, clean_desc)]
         return row
+
+
+def common_identity(rows: list[dict]) -> int:
+    """Every row's identity as the mean over the same images: those dlib could describe in every row (a blurred
+    input it cannot describe would otherwise leave the hardest faces out of the input's mean only). Returns how
+    many images that is; each row also keeps the mean over all the images it could describe."""
+    per = [r.get("identity_per_image") for r in rows]
+    if not per or any(p is None for p in per):
+        return 0
+    common = [i for i in range(len(per[0])) if all(p[i] is not None for p in per)]
+    for r, p in zip(rows, per):
+        known = [v for v in p if v is not None]
+        r["identity"] = float(np.mean([p[i] for i in common])) if common else None
+        r["identity_all_described"] = float(np.mean(known)) if known else None
+        r["identity_described"] = len(known)
+    return len(common)
 
 
 def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback] = None,
@@ -145,7 +159,8 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
                      **scorer(outputs, gt, gt_desc, dists_on if steps == default_steps else 0),
                      "sec_per_face": sec})
     report(callback, "eval", len(cfg.steps), len(cfg.steps), "done")
-    return {"protocol": f"{LEVEL} at {SIZE} px, whole-photo path", "config": {**asdict(cfg), "steps": list(cfg.steps)},
+    identity_images = common_identity(rows)
+    return {"identity_images": identity_images, "protocol": f"{LEVEL} at {SIZE} px, whole-photo path", "config": {**asdict(cfg), "steps": list(cfg.steps)},
             "images": len(clean), "faces_found": found, "dists_images": dists_on if cfg.dists else 0, "faces_restored": len(crops),
             "model": Path(cfg.model).name, "model_size": restorer.size,
             "device": str(restorer.device), "machine": f"{platform.machine()} {platform.processor()}".strip(),
@@ -155,7 +170,8 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
 def markdown_table(result: dict) -> str:
     head = (f"{result['model']} ({result['model_size']} px), {result['protocol']}, {result['images']} images "
             f"({result['faces_found']} with a face found), seed {result['config']['seed']}, {result['device']}\n\n")
-    lines = [f"| method | PSNR | SSIM | LPIPS | DISTS (first {result.get('dists_images', 0)}) | identity | s/face |",
+    lines = [f"| method | PSNR | SSIM | LPIPS | DISTS (first {result.get('dists_images', 0)}) | identity "
+             f"({result.get('identity_images', 0)} described in every row) | s/face |",
              "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         dists = f"{r['dists']:.3f}" if r.get("dists") is not None else "-"

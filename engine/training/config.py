@@ -38,6 +38,13 @@ class TrainConfig:
     # share of each batch the perceptual term is computed on: VGG16 costs about 3x the small UNet per image on a
     # CPU (measured 10.2 -> 2.6 images/s at batch 8 with it on every sample)
     perceptual_share: float = 0.25
+    # adversarial term on the predicted clean face (engine/training/adversarial.py); 0 = off
+    gan: float = 0.0  # its weight in the generator's loss
+    gan_loss: str = "hinge"  # hinge | ns (non-saturating)
+    gan_width: int = 32  # the patch discriminator's base width (32: 0.7 M parameters, 64: 2.8 M)
+    d_lr: float = 2e-4  # the discriminator's learning rate (Adam, betas 0.5 / 0.999)
+    r1: float = 0.0  # R1 gradient penalty weight on real faces (0 = off)
+    gan_start: int = 0  # training step at which the adversarial term starts (warm the discriminator first)
     pixel_loss: str = "auto"  # regression only: auto (L1, the original baseline) | l1 | mse
     init: str = ""  # optional .safetensors to initialise the network from (same architecture)
     # batched: degrade whole batches as tensor ops on the training device (the GPU path; the same code runs
@@ -59,7 +66,8 @@ class TrainConfig:
         choices = {"objective": ("bridge", "regression"), "param": ("eps", "x0", "precond"),
                    "time_sampling": ("uniform", "steps"), "pixel_loss": ("auto", "l1", "mse"),
                    "data_path": ("auto", "batched", "per-sample"),
-                   "schedule": ("steps", "time"), "degradation": ("narrow", "wide")}
+                   "schedule": ("steps", "time"), "degradation": ("narrow", "wide"),
+                   "gan_loss": ("hinge", "ns")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
@@ -69,8 +77,8 @@ class TrainConfig:
             raise ValueError(f"uniform_share must be in [0, 1], got {self.uniform_share}")
         if self.schedule == "time" and self.minutes <= 0:
             raise ValueError("schedule 'time' needs a wall-clock budget (minutes > 0)")
-        if self.perceptual < 0 or self.ema_halflife < 0:
-            raise ValueError("perceptual and ema_halflife must not be negative")
+        if min(self.perceptual, self.ema_halflife, self.gan, self.r1) < 0:
+            raise ValueError("perceptual, ema_halflife, gan and r1 must not be negative")
 
     def to_dict(self) -> dict:
         return asdict(self)

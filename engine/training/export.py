@@ -25,8 +25,20 @@ def git_commit() -> str:
         return "unknown"
 
 
+def licence_note_for(data: str) -> str:
+    """What the training data's licences make of the model, for the data sets this project trains on."""
+    text = str(data).lower()
+    if "utkface" in text:
+        return "trained on UTKFace (non-commercial research use only)"
+    if "celebahq" in text or "head256" in text:
+        return ("trained on CelebA-HQ (non-commercial research use only) and the Face Research Lab London and "
+                "Canada sets (CC BY 4.0): the model is for non-commercial research use only")
+    return f"trained on {data}: see that data's licence"
+
+
 def export_run(run: Path, output: Path, *, template_from: Optional[str] = None, template_samples: int = 300,
-               default_steps: int = 4, fp16: bool = True, template_model: Optional[str] = None) -> Path:
+               default_steps: int = 4, fp16: bool = True, template_model: Optional[str] = None,
+               licence_note: Optional[str] = None) -> Path:
     """template_model: take the 5-point template from an existing model trained on the same aligned faces
     instead of detecting it (the device has no face detector weights)."""
     run = Path(run)
@@ -55,7 +67,7 @@ def export_run(run: Path, output: Path, *, template_from: Optional[str] = None, 
         "wall_time_s": round(float(state["wall_time"]), 1), "hardware": state.get("hardware") or hardware_string(torch.device("cpu")), "train_config": cfg.to_dict(), "template_stats": stats,
         "final_loss": log_tail.get("loss"), "weights": "EMA",
         "images_per_s": log_tail.get("images_per_s"), "tflops": log_tail.get("tflops"),
-        "licence_note": "trained on UTKFace (non-commercial research use only)",
+        "licence_note": licence_note or licence_note_for(cfg.data),
     }
     if init:
         provenance["initialised_from"] = init
@@ -71,6 +83,10 @@ def step_guidance(eval_json: Path, metric: str = "lpips") -> tuple[dict, str]:
     if not measured:
         raise ValueError(f"{eval_json} holds no restored rows")
     cfg = result.get("config", {})
+    if "protocol" in result:  # facebridge eval --protocol celeba-test
+        where = Path(cfg.get("eval_dir", "eval"))
+        return measured, (f"{metric.upper()} (lower is better), {where.parent.name or 'eval'} {where.name}, "
+                          f"{result['protocol']}, {result.get('images', '?')} images")
     return measured, (f"{metric.upper()} (lower is better), {Path(cfg.get('hq', 'eval')).parent.name or 'eval'} "
                       f"{Path(cfg.get('hq', 'eval')).name}, {cfg.get('degradation', '?')}, {result.get('faces', '?')} faces")
 

@@ -161,6 +161,13 @@ class Trainer:
             self.perceptual = load_lpips(self.device, net="vgg")
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg).to(self.device)
+        self.disc = self.d_opt = None
+        self._fake = None  # this step's predicted clean faces, for the discriminator (GAN runs only)
+        if cfg.gan > 0:  # seeded after the network, so every DDP rank starts from the same discriminator
+            from .adversarial import PatchDiscriminator
+
+            self.disc = PatchDiscriminator(cfg.gan_width).to(self.device)
+            self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
         if cfg.init:
             self._init_from(Path(cfg.init))
         # FLOPs of one training image (forward + backward ~ 3x forward), for the TFLOP/s the log reports
@@ -205,7 +212,8 @@ class Trainer:
                 "step": self.step, "images_seen": self.images_seen, "wall_time": self.wall_time,
                 "config": self.cfg.to_dict(), "bridge": json.dumps(asdict(self.bridge)),
                 "hardware": hardware_string(self.device),
-                "init": json.dumps(self.init_provenance)}
+                "init": json.dumps(self.init_provenance)} | (
+                {"disc": self.disc.state_dict(), "d_opt": self.d_opt.state_dict()} if self.disc is not None else {})
 
     def save(self) -> None:
         if self.rank != 0:
@@ -222,6 +230,9 @@ class Trainer:
         for e, s in zip(self.ema, state["ema"]):
             e.copy_(s)
         self.opt.load_state_dict(state["opt"])
+        if self.disc is not None and "disc" in state:  # a GAN run resumed (a run that adds the GAN starts it fresh)
+            self.disc.load_state_dict(state["disc"])
+            self.d_opt.load_state_dict(state["d_opt"])
         self.step, self.images_seen = int(state["step"]), int(state["images_seen"])
         self.wall_time = float(state["wall_time"])
         return True
@@ -259,10 +270,41 @@ class Trainer:
             out = net(self.param.net_input(n, xt), self.schedule.level(n))
         out = out.float()
         per_sample = (out - target).pow(2).flatten(1).mean(1)
-        if self.perceptual is not None:
+        self._fake = None
+        if self.perceptual is not None or self._gan_on(step):
             face = self.hashing.unhash(self.param.pred_x0(n, xt, out), lq)
             per_sample = per_sample + self._perceptual(face, hq)
+            if self._gan_on(step):
+                from .adversarial import generator_loss
+
+                self.disc.requires_grad_(False)  # the generator's term moves the network only
+                per_sample = per_sample + self.cfg.gan * generator_loss(self.cfg.gan_loss, self.disc(face))
+                self.disc.requires_grad_(True)
+                self._fake = face.detach()
         return per_sample.mean(), n, per_sample
+
+    def _gan_on(self, step: int) -> bool:
+        return self.disc is not None and step >= self.cfg.gan_start
+
+    def discriminator_step(self, hq: torch.Tensor) -> dict:
+        """One discriminator update on this step's real faces and the network's predicted clean faces. Under
+        DDP its gradients are averaged by hand (it is not wrapped), so every rank keeps the same one."""
+        from .adversarial import discriminator_loss, r1_penalty
+
+        logits = self.disc(torch.cat([hq, self._fake]))
+        real, fake = logits[: hq.shape[0]], logits[hq.shape[0]:]
+        loss = discriminator_loss(self.cfg.gan_loss, real, fake)
+        r1 = r1_penalty(self.disc, hq) if self.cfg.r1 > 0 else torch.zeros((), device=hq.device)
+        self.d_opt.zero_grad(set_to_none=True)
+        (loss + 0.5 * self.cfg.r1 * r1).backward()
+        if self.world > 1:
+            for p in self.disc.parameters():
+                if p.grad is not None:
+                    dist.all_reduce(p.grad)
+                    p.grad /= self.world
+        self.d_opt.step()
+        return {"d_loss": loss.detach(), "r1": r1.detach(), "d_real": real.detach().mean(),
+                "d_fake": fake.detach().mean()}
 
     def _perceptual(self, face: torch.Tensor, hq: torch.Tensor) -> torch.Tensor:
         """Weighted LPIPS-VGG per sample, on the first `perceptual_share` of the batch (samples are in
@@ -285,6 +327,7 @@ class Trainer:
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.opt.step()
+        adversarial = self.discriminator_step(hq) if self._fake is not None else {}
         decay = ema_decay(cfg, self.step, self.images_seen + cfg.batch)
         with torch.no_grad():
             torch._foreach_lerp_(self.ema, [p.detach() for p in self.model.parameters()], 1 - decay)
@@ -295,7 +338,7 @@ class Trainer:
         self.step += 1
         self.images_seen += cfg.batch
         # tensors, not floats: reading a value waits for the GPU, so the loop reads them only when it logs
-        return {"loss": loss_value, "grad_norm": grad_norm, "t": n, "per_sample": per_sample.detach()}
+        return {"loss": loss_value, "grad_norm": grad_norm, "t": n, "per_sample": per_sample.detach(), **adversarial}
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -329,6 +372,9 @@ class Trainer:
                               "grad_norm": grad_norm, "images_per_s": rate,
                               "tflops": round(rate * self.train_flops / 1e12, 3),
                               "images_seen": self.images_seen, "wall_s": round(self.wall_time, 1)}
+                    for key in ("d_loss", "r1", "d_real", "d_fake"):
+                        if key in info:
+                            record[key] = round(float(info[key]), 5)
                     if buckets[1].sum():
                         record["loss_by_t"] = [round(s / c, 6) if c else None for s, c in zip(*buckets.tolist())]
                     if log:

@@ -7,9 +7,9 @@ from PySide6.QtWidgets import QLabel, QSizePolicy
 
 class StatusLabel(QLabel):
     """Job status under the progress bar. A long message (a network error, a huge file's reason) wraps in
-    at most three lines and never widens the window; the full text is in the tooltip."""
+    at most five lines and never widens the window; the full text is in the tooltip."""
 
-    MAX_LINES = 3
+    MAX_LINES = 5
 
     def __init__(self):
         super().__init__("")

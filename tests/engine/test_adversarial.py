@@ -1,0 +1,53 @@
+"""The adversarial term (#32): a small patch discriminator, its losses, and a GAN run that resumes exactly."""
+
+import pytest
+import torch
+
+from engine.errors import Cancelled
+from engine.progress import CancelToken
+from engine.training.adversarial import (PatchDiscriminator, count, discriminator_loss, generator_loss,
+                                         r1_penalty)
+from engine.training.loop import Trainer
+
+from .test_training import cfg, faces_dir, losses  # noqa: F401 - the fixture and helpers are shared
+
+
+def test_discriminator_is_small_and_judges_patches():
+    assert count(PatchDiscriminator(32)) < 1_000_000 and count(PatchDiscriminator(64)) < 3_000_000
+    logits = PatchDiscriminator(32)(torch.zeros(2, 3, 256, 256))
+    assert logits.shape[0] == 2 and logits.shape[1] == 1 and logits.shape[2] > 20  # a map of patches
+
+
+@pytest.mark.parametrize("kind", ["hinge", "ns"])
+def test_losses_point_the_right_way(kind):
+    confident = torch.full((2, 1, 4, 4), 3.0)
+    assert discriminator_loss(kind, confident, -confident) < discriminator_loss(kind, -confident, confident)
+    assert (generator_loss(kind, confident) < generator_loss(kind, -confident)).all()
+    disc = PatchDiscriminator(8)
+    assert r1_penalty(disc, torch.randn(2, 3, 32, 32)) > 0
+
+
+def test_a_gan_run_trains_the_discriminator_and_resumes_exactly(faces_dir, tmp_path):  # noqa: F811
+    kw = dict(gan=0.1, r1=1.0, gan_start=1)
+    straight = Trainer(cfg(faces_dir, tmp_path / "a", **kw))
+    before = [p.detach().clone() for p in straight.disc.parameters()]
+    straight.run()
+    assert any(not torch.equal(a, b) for a, b in zip(before, straight.disc.parameters()))
+    state = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
+    assert "disc" in state and "d_opt" in state
+
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        Trainer(cfg(faces_dir, tmp_path / "b", **kw), callback=lambda p: token.cancel() if p.step == 3 else None,
+                cancel=token).run()
+    resumed = Trainer(cfg(faces_dir, tmp_path / "b", **kw))
+    resumed.run()
+    for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    for p, q in zip(straight.disc.parameters(), resumed.disc.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    assert losses(tmp_path / "a") == losses(tmp_path / "b")
+    import json
+
+    logged = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert "d_loss" not in logged[0] and "d_loss" in logged[-1]  # the term starts at gan_start
