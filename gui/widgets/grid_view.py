@@ -14,8 +14,6 @@ from engine.compare import steps_label
 from ..convert import to_pixmap
 
 
-
-
 class GridView(QWidget):
     cellChosen = Signal(int)  # index of the run (step count) to compare with the original
     keepRequested = Signal(int)
@@ -44,12 +42,20 @@ class GridView(QWidget):
         bar.insertStretch(1)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(scroll)
+
+    def cell_size(self, columns: int) -> int:
+        """Photo cells as large as 220 px while every column fits the view's width (no column hidden behind a
+        scroll bar), never below 96 px; the scroll area takes over beyond that."""
+        # before the page is first shown its viewport has no size yet: the window's width is what it will get
+        width = self.scroll.viewport().width() if self.isVisible() else self.window().width() - 40
+        width = max(width, 640)
+        return max(96, min(220, (width - 24) // max(1, columns) - 16))
 
     def set_runs(self, photo_pixels, runs) -> None:
         while self.grid.count():
@@ -61,16 +67,19 @@ class GridView(QWidget):
         self.cells = []  # (run index, button)
         for b in (self.view, self.keep):
             b.setEnabled(False)
-        self.grid.addWidget(self._cell(photo_pixels, "original", None, 220), 0, 0)
+        size = self.cell_size(len(runs) + 1)
+        face = min(128, size)
+        self.grid.addWidget(self._cell(photo_pixels, "original", None, size), 0, 0)
         for j, r in enumerate(runs):
-            self.grid.addWidget(self._cell(r.result.photo.pixels, f"{steps_label(r.steps)}\n{r.seconds:.2f} s", j, 220), 0, j + 1)
+            self.grid.addWidget(self._cell(r.result.photo.pixels, f"{steps_label(r.steps)}\n{r.seconds:.2f} s", j, size),
+                                0, j + 1)
         faces = len(runs[0].result.faces) if runs else 0
         for k in range(faces):
-            self.grid.addWidget(self._cell(runs[0].result.faces[k].before, f"face {k + 1}", None, 128), k + 1, 0)
+            self.grid.addWidget(self._cell(runs[0].result.faces[k].before, f"face {k + 1}", None, face), k + 1, 0)
             for j, r in enumerate(runs):
                 reading = r.result.faces[k].identity
                 label = steps_label(r.steps) + (f"\n{reading.label()}" if reading is not None else "")
-                cell = self._cell(r.result.faces[k].after, label, j, 128)
+                cell = self._cell(r.result.faces[k].after, label, j, face)
                 if reading is not None:  # the identity row: where more steps start to change the person
                     cell.setToolTip(reading.explain())
                 self.grid.addWidget(cell, k + 1, j + 1)
