@@ -65,6 +65,8 @@ def main() -> int:
     parser.add_argument("--photo", default=str(ROOT / "resources" / "samples" / "astronaut_low_quality.jpg"))
     parser.add_argument("--upscale-photo", default=str(ROOT.parent / "shared" / "data" / "real-degraded-whole" /
                                                        "codeformer_01.jpg"))
+    parser.add_argument("--skip-upscale", action="store_true",
+                        help="leave out 08-10 (Real-ESRGAN on real photos: several minutes on a CPU)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     app = create_app()
@@ -118,7 +120,7 @@ def main() -> int:
 
     # the whole photo enlarged x2 with Real-ESRGAN (a small real scan: about a minute on a CPU)
     small = Path(args.upscale_photo)
-    if small.is_file() and w.controls.upscale_background == "realesrgan":
+    if small.is_file() and w.controls.upscale_background == "realesrgan" and not args.skip_upscale:
         w.stack.setCurrentWidget(w.photo_page)
         w.open_path(str(small))
         wait_idle(app, w)

@@ -11,5 +11,5 @@ NAME=$(basename "$MODEL" .safetensors)
 OUT=${OUT:-docs/eval/celeba-test}
 mkdir -p "$OUT"
 .venv/bin/facebridge eval --protocol celeba-test --hq "$HQ" --model "$MODEL" --steps "${STEPS:-1,2,4,8,16}" \
-  --dists-limit "${DISTS_LIMIT:-100}" --out "$OUT/${NAME##*-}.json" > "$OUT/${NAME##*-}.md"
+  --dists-limit "${DISTS_LIMIT:-100}" ${REUSE_INPUT:+--reuse-input "$REUSE_INPUT"} --out "$OUT/${NAME##*-}.json" > "$OUT/${NAME##*-}.md"
 echo "wrote $OUT/${NAME##*-}.md"

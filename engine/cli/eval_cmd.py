@@ -29,6 +29,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--no-identity", action="store_true", help="skip the (slow) dlib identity metric")
     p.add_argument("--no-dists", action="store_true", help="skip DISTS")
+    p.add_argument("--reuse-input", default="", metavar="JSON", help="celeba-test: take the degraded-input row "
+                   "from an earlier run's JSON (same images, seed and settings; checked)")
     p.add_argument("--dists-limit", type=int, default=100, help="celeba-test: DISTS (slow at 512 px) on the first N "
                    "images, at the input and the default step count (0 = all)")
     p.add_argument("--batch", type=int, default=16, help="faces per network batch")
@@ -67,7 +69,8 @@ def run_photo_protocol(args: argparse.Namespace, steps) -> int:
 
     cfg = ProtocolConfig(eval_dir=args.hq, model=str(args.model or default_model_path()), steps=tuple(steps),
                          limit=args.limit, seed=args.seed, device=args.device, dists=not args.no_dists,
-                         identity=not args.no_identity, batch=args.batch, dists_limit=args.dists_limit)
+                         identity=not args.no_identity, batch=args.batch, dists_limit=args.dists_limit,
+                         reuse_input=args.reuse_input)
     bar = TerminalProgress(sys.stderr)
     result = evaluate_photos(cfg, callback=bar)
     bar.close()

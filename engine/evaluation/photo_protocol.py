@@ -53,6 +53,9 @@ class ProtocolConfig:
     dists_limit: int = 100
     identity: bool = True
     batch: int = 8
+    # the "degraded input" row from an earlier run's JSON with the same images, seed and DISTS subset: it does
+    # not depend on the model, so a second model need not score it again
+    reuse_input: str = ""
 
 
 def load_clean(folder: Path, limit: int = 0) -> list[tuple[str, np.ndarray]]:
@@ -95,6 +98,23 @@ class Scorer:
                 None if a is None or (b := self.meter.describe(x)) is None else round(float(np.linalg.norm(a - b)), 4)
                 for x, a in zip(out, clean_desc)]
         return row
+
+
+def reused_input_row(cfg: ProtocolConfig, images: int, dists_on: int) -> dict:
+    """The earlier run's input row, after checking it scored the same degraded images the same way."""
+    import json
+
+    earlier = json.loads(Path(cfg.reuse_input).read_text())
+    same = (earlier.get("protocol", "").startswith(LEVEL) and earlier.get("images") == images
+            and earlier.get("dists_images") == (dists_on if cfg.dists else 0)
+            and Path(earlier["config"]["eval_dir"]).resolve() == Path(cfg.eval_dir).resolve()
+            and earlier["config"]["seed"] == cfg.seed and earlier["config"].get("identity") == cfg.identity)
+    if not same:
+        raise ValueError(f"{cfg.reuse_input} scored other images or settings; its input row cannot be reused")
+    row = dict(earlier["rows"][0])
+    if row.get("steps") != 0 or (cfg.identity and "identity_per_image" not in row):
+        raise ValueError(f"{cfg.reuse_input} has no reusable input row")
+    return row
 
 
 def common_identity(rows: list[dict]) -> int:
@@ -140,7 +160,8 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
     found = sum(1 for p in prepared if p.crops)
     dists_on = min(len(gt), cfg.dists_limit or len(gt))
     default_steps = restorer.spec.defaults.steps
-    rows = [{"name": "degraded input", "steps": 0, **scorer(degraded, gt, gt_desc, dists_on), "sec_per_face": 0.0}]
+    rows = [reused_input_row(cfg, len(clean), dists_on) if cfg.reuse_input else
+            {"name": "degraded input", "steps": 0, **scorer(degraded, gt, gt_desc, dists_on), "sec_per_face": 0.0}]
     crops = [c for p in prepared for c in p.crops]
     seeds = [s for p in prepared for s in p.seeds]
     for k, steps in enumerate(cfg.steps):

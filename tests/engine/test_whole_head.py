@@ -187,3 +187,15 @@ def test_celeba_test_protocol_runs_the_whole_photo_path(tmp_path):
     assert names == ["degraded input", "i2sb 1 step", "i2sb 2 steps"]
     assert all(np.isfinite(r["lpips"]) and np.isfinite(r["psnr"]) for r in result["rows"])
     assert "GFPGAN" in markdown_table(result)
+    # the input row does not depend on the model: a second model's run can take it from the first's JSON
+    from dataclasses import replace as with_
+
+    from engine.evaluation.run import save_result
+
+    save_result(result, tmp_path / "first.json")
+    base = ProtocolConfig(eval_dir=str(folder), model=str(model), steps=(1,), device="cpu", dists=False,
+                          identity=False, reuse_input=str(tmp_path / "first.json"))
+    again = evaluate_photos(base)
+    assert again["rows"][0] == result["rows"][0]
+    with pytest.raises(ValueError, match="other images"):
+        evaluate_photos(with_(base, limit=2))
