@@ -101,10 +101,19 @@ X4PLUS = {"arch": "ESRGAN", "scale": 4, "num_blocks": 23, "num_filters": 64, "in
 # realesrgan-ncnn-vulkan pads every tile by 10 px (reflect) and crops the output: measured 82.9 dB against
 # its output with this padding, 33.8 dB without (the network's 700 px receptive field sees every border)
 PREPAD = 10
+# the compact model's receptive field is 34 px (one per 3x3 convolution): Upscayl's ncnn run pads tiles the same
+# way as for x4plus, and the reference comparison below uses the same 10 px reflect pad
+COMPACT_PREPAD = 10
 
 
 def build_rrdbnet(config: dict):
-    """The RRDBNet architecture (engine/upscale/rrdbnet.py) for a converted file's configuration."""
+    """The network a converted file's configuration describes: RRDBNet (x4plus, engine/upscale/rrdbnet.py) or
+    SRVGGNetCompact (the compact general model, engine/upscale/srvgg.py)."""
+    if config.get("arch") == "SRVGG":
+        from .srvgg import SRVGGNetCompact
+
+        return SRVGGNetCompact(in_nc=config["in_nc"], out_nc=config["out_nc"], num_feat=config["num_feat"],
+                               num_conv=config["num_conv"], scale=config["scale"])
     from .rrdbnet import RRDBNet
 
     return RRDBNet(in_nc=config["in_nc"], out_nc=config["out_nc"], num_filters=config["num_filters"],
@@ -126,9 +135,13 @@ def convert(param_path: Path, bin_path: Path, output: Path, config: dict = X4PLU
     from ..downloads import sha256_of
 
     net = build_rrdbnet(config)
-    state = rrdbnet_state_dict(read_weights(param_path, bin_path), net.state_dict())
+    if config.get("arch") == "SRVGG":
+        state = srvgg_state_dict(read_srvgg_weights(param_path, bin_path), net.state_dict())
+    else:
+        state = rrdbnet_state_dict(read_weights(param_path, bin_path), net.state_dict())
     net.load_state_dict(state)  # strict: every parameter assigned
-    meta = {"format": "facebridge-upscaler", "config": json.dumps(config), "prepad": str(PREPAD),
+    prepad = COMPACT_PREPAD if config.get("arch") == "SRVGG" else PREPAD
+    meta = {"format": "facebridge-upscaler", "config": json.dumps(config), "prepad": str(prepad),
             "source": source or Path(param_path).stem, "source_param_sha256": sha256_of(Path(param_path)),
             "source_bin_sha256": sha256_of(Path(bin_path))}
     output = Path(output)
@@ -158,3 +171,61 @@ def tensor_digest(path: Path) -> str:
             h.update(f"{k}|{a.dtype.str}|{a.shape}\n".encode())
             h.update(a.tobytes())
     return h.hexdigest()
+
+
+# realesr-general-x4v3 (SRVGGNetCompact): the compact general model Upscayl ships as "realesrgan-x4fast"
+COMPACT = {"arch": "SRVGG", "scale": 4, "num_feat": 64, "num_conv": 32, "in_nc": 3, "out_nc": 3}
+
+
+def read_srvgg_weights(param_path: Path, bin_path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """("conv", weight, bias) and ("prelu", slopes, empty) in graph order. ncnn stores a PReLU's slopes as
+    raw fp32 (no storage tag), a convolution's weights behind a tag, then its fp32 bias."""
+    lines = Path(param_path).read_text().split("\n")
+    if not lines or lines[0].strip() != "7767517":
+        raise ValueError(f"{param_path}: not an ncnn param file (no 7767517 magic)")
+    data = Path(bin_path).read_bytes()
+    pos, out = 0, []
+    convs = {c.name: c for c in read_param(param_path)}
+    for line in lines[2:]:
+        parts = line.split()
+        if not parts or parts[0] not in ("Convolution", "PReLU"):
+            continue
+        if parts[0] == "PReLU":
+            params = dict(re.match(r"(-?\d+)=(.*)", p).groups() for p in parts[6:])
+            n = int(params.get("0", "1"))
+            out.append(("prelu", np.frombuffer(data, np.float32, n, pos).copy(), np.zeros(0, np.float32)))
+            pos += 4 * n
+            continue
+        c = convs[parts[1]]
+        tag = int(np.frombuffer(data, np.uint32, 1, pos)[0])
+        pos += 4
+        if tag != FP16_TAG:
+            raise ValueError(f"{c.name}: unsupported ncnn weight storage tag {tag:#x}")
+        w = np.frombuffer(data, np.float16, c.weight_count, pos).astype(np.float32)
+        pos += 2 * c.weight_count
+        b = np.frombuffer(data, np.float32, c.out_channels, pos).copy() if c.bias else np.zeros(c.out_channels,
+                                                                                                np.float32)
+        pos += 4 * c.out_channels if c.bias else 0
+        out.append(("conv", w.reshape(c.out_channels, c.in_channels, c.kernel, c.kernel), b))
+    if pos != len(data):
+        raise ValueError(f"{bin_path}: {len(data) - pos} bytes left over; the .param and .bin do not belong "
+                         "together")
+    return out
+
+
+def srvgg_state_dict(layers: list, template: dict) -> dict:
+    """Assign the layers, in order, to an SRVGGNetCompact state dict (body.i.weight/bias, body.i.weight for
+    a PReLU), checking every shape."""
+    import torch
+
+    keys = sorted({k.rsplit(".", 1)[0] for k in template}, key=lambda k: int(k.split(".")[1]))
+    if len(keys) != len(layers):
+        raise ValueError(f"the network has {len(keys)} layers with weights, the ncnn model {len(layers)}")
+    state = {}
+    for key, (kind, w, b) in zip(keys, layers):
+        if tuple(template[f"{key}.weight"].shape) != w.shape:
+            raise ValueError(f"{key}: network shape {tuple(template[key + '.weight'].shape)}, ncnn shape {w.shape}")
+        state[f"{key}.weight"] = torch.from_numpy(w)
+        if kind == "conv":
+            state[f"{key}.bias"] = torch.from_numpy(b)
+    return state

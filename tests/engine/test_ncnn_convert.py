@@ -105,3 +105,57 @@ def test_upscaler_loads_the_converted_file_and_upscales_2x_and_4x(tmp_path):
     bad.write_bytes(b"not a safetensors file")
     with pytest.raises(ModelError):
         Upscaler(bad)
+
+
+def write_srvgg_ncnn(net, folder):
+    """SRVGGNetCompact as ncnn stores it: Convolution (tag + fp16 weights, fp32 bias) and PReLU (raw fp32
+    slopes) layers in graph order."""
+    lines, blob = ["7767517", "0 0", "Input data 0 1 data"], bytearray()
+    for i, m in enumerate(net.body):
+        if isinstance(m, torch.nn.Conv2d):
+            w = m.weight.detach()
+            lines.append(f"Convolution conv{i} 1 1 in out 0={w.shape[0]} 1=3 4=1 5=1 6={w.numel()}")
+            blob += np.uint32(FP16_TAG).tobytes() + w.numpy().astype(np.float16).tobytes()
+            blob += m.bias.detach().numpy().astype(np.float32).tobytes()
+        else:
+            lines.append(f"PReLU prelu{i} 1 1 in out 0={m.weight.numel()}")
+            blob += m.weight.detach().numpy().astype(np.float32).tobytes()
+    (folder / "c.param").write_text("\n".join(lines) + "\n")
+    (folder / "c.bin").write_bytes(bytes(blob))
+    return folder / "c.param", folder / "c.bin"
+
+
+def test_the_compact_model_converts_through_the_ncnn_format(tmp_path):
+    from engine.upscale.model import Upscaler
+    from engine.upscale.ncnn_convert import build_rrdbnet, convert, read_srvgg_weights
+
+    config = {"arch": "SRVGG", "scale": 4, "num_feat": 8, "num_conv": 2, "in_nc": 3, "out_nc": 3}
+    torch.manual_seed(0)
+    net = build_rrdbnet(config)
+    with torch.no_grad():
+        for m in net.body:
+            if isinstance(m, torch.nn.PReLU):
+                m.weight.uniform_(0.05, 0.5)  # distinct slopes: a PReLU read as a conv (or not at all) shows
+    param, bin_ = write_srvgg_ncnn(net, tmp_path)
+    out = convert(param, bin_, tmp_path / "c.safetensors", config=config, half_weights=True)
+    up = Upscaler(out)
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        expect = net.half().float()(x)
+        got = up.net(x)
+    assert got.shape == (1, 3, 48, 48) and torch.allclose(got, expect, atol=1e-3)
+    bin_.write_bytes(bin_.read_bytes() + b"\0" * 4)
+    with pytest.raises(ValueError, match="left over"):
+        read_srvgg_weights(param, bin_)
+
+
+def test_the_committed_compact_upscaler_is_the_pinned_conversion():
+    from engine.cli.paths import resources_dir
+    from engine.upscale.model import Upscaler
+    from engine.upscale.ncnn_convert import tensor_digest
+
+    path = resources_dir() / "models" / "realesr-general-x4v3.safetensors"
+    assert tensor_digest(path) == "1cbcf6cd23b1066449be98bc7d1645cfbceba929b0b5dd233ab7194be6feb50b"
+    up = Upscaler(path)
+    assert type(up.net).__name__ == "SRVGGNetCompact" and sum(p.numel() for p in up.net.parameters()) == 1_213_296
+    assert (path.parent / "REALESRGAN-COMPACT-LICENSE.md").is_file()
