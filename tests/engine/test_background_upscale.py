@@ -48,11 +48,16 @@ def test_options_accept_what_each_background_can_do():
 
 @pytest.mark.parametrize("factor", [2, 4])
 def test_photo_comes_back_enlarged_with_the_face_pasted_at_that_scale(session, factor):
-    photo, face = one_face()
+    # the tiny model's template is a whole-head one: its crop (about 4x the eye distance) is blended in whole,
+    # so the face sits in the middle of a larger photo, away from the corner checked below
+    img = face_like(192, seed=3)
+    shifted = one_face()[1]
+    face = DetectedFace(tuple(v + 48 for v in shifted.box), shifted.landmarks + 48, 0.99)
+    photo = Photo(img, dpi=(300.0, 300.0))
     seen = []
     out = session.restore_photo(photo, RestoreOptions(steps=1, upscale=factor, tile=32), faces=[face],
                                 callback=seen.append)
-    assert out.photo.pixels.shape == (96 * factor, 96 * factor, 3) and out.photo.pixels.dtype == np.uint8
+    assert out.photo.pixels.shape == (192 * factor, 192 * factor, 3) and out.photo.pixels.dtype == np.uint8
     assert out.photo.dpi == (300.0 * factor, 300.0 * factor)
     assert len(out.faces) == 1 and "upscale" in out.timings
     assert any(p.stage == "upscale" and "tile" in p.message for p in seen)
