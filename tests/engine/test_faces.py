@@ -94,17 +94,21 @@ def test_face_mask_covers_the_face_not_the_corners():
 
 
 def test_paste_with_a_template_leaves_the_corners_alone():
+    """A tight face-crop template blends through a face-shaped oval; a whole-head one (FFHQ's, the 256 px
+    models') blends the whole crop, hair included, fading out only at its edges."""
     from engine.faces.align import AlignedFace
-    from engine.modelspec import FFHQ_512
+    from engine.modelspec import FFHQ_512, TIGHT_128
 
     image = np.full((64, 64, 3), 50, np.uint8)
     eye = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     face = AlignedFace(image.copy(), eye, eye)
     white = np.full((64, 64, 3), 250, np.uint8)
     square = paste_faces(image, [face], [white], colour_match=False)
-    shaped = paste_faces(image, [face], [white], colour_match=False, template=FFHQ_512.scaled(64))
-    assert shaped[32, 32, 0] > 240 and square[32, 32, 0] > 240
+    shaped = paste_faces(image, [face], [white], colour_match=False, template=TIGHT_128.scaled(64))
+    head = paste_faces(image, [face], [white], colour_match=False, template=FFHQ_512.scaled(64))
+    assert shaped[32, 32, 0] > 240 and square[32, 32, 0] > 240 and head[32, 32, 0] > 240
     assert shaped[6, 6, 0] == 50 and square[6, 6, 0] > 50
+    assert head[8, 8, 0] > 240 and head[0, 0, 0] < 60  # the corner region is restored; the very edge fades
 
 
 def test_select_and_order():
