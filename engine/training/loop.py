@@ -193,7 +193,6 @@ class Trainer:
         """Start from another model's weights (same architecture, or the same behind a larger patch); EMA
         starts from them too."""
         from ..io.checkpoints import load_checkpoint
-
         from ..network.transfer import carry_state
 
         other, spec = load_checkpoint(path, self.device)
