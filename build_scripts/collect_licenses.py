@@ -52,6 +52,8 @@ def main(app: Path, work: Path) -> None:
     shutil.copy(ROOT / "resources" / "identity" / "LICENSE.md", out / "dlib-face-models.md")
     if any(app.rglob("realesrgan-x4plus.safetensors")):
         shutil.copy(ROOT / "resources" / "models" / "REALESRGAN-LICENSE.md", out / "realesrgan-x4plus.md")
+    if any(app.rglob("realesr-general-x4v3.safetensors")):  # the compact upscaler (issue #28)
+        shutil.copy(ROOT / "resources" / "models" / "REALESRGAN-COMPACT-LICENSE.md", out / "realesr-general-x4v3.md")
     modules = bundled_modules(app, work)
     owners = md.packages_distributions()
     wanted = {d for m, dists in owners.items() if m in modules for d in dists}

@@ -62,6 +62,7 @@ def test_cpu_application_builds_and_passes_its_self_test(tmp_path):
     assert not (internal / "face_recognition_models").exists()
     assert (app / "licenses" / "dlib-face-models.md").is_file()
     assert (app / "licenses" / "realesrgan-x4plus.md").is_file()
+    assert (app / "licenses" / "realesr-general-x4v3.md").is_file()  # the compact upscaler's BSD-3 notice
     for unwanted in ("torch/test", "pytest", "lpips", "facexlib", "torchvision", "cv2/qt"):
         assert not (internal / unwanted).exists(), unwanted
     assert "PySide6_Essentials" in (app / "licenses" / "THIRD-PARTY.md").read_text()
