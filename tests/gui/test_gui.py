@@ -172,6 +172,25 @@ def test_batch_with_corrupt_file(qtbot, window, tmp_path):
     assert (tmp_path / "out" / "a_restored.png").exists() and (tmp_path / "out" / "facebridge-report.json").exists()
 
 
+def test_batch_report_sits_beside_the_outputs_and_is_named(qtbot, window, tmp_path):
+    """#29 item 4: with no output folder the outputs go to restored/ in the input folder, and so does the
+    report; the finished batch says where it is. A second run into the same outputs replaces nothing silently."""
+    folder = tmp_path / "album"
+    folder.mkdir()
+    Image.fromarray(face_like(64)).save(folder / "a.png")
+    window.open_folder(str(folder))
+    window.batch.output.setText("")
+    window.start_batch()
+    wait_idle(qtbot, window)
+    report = folder / "restored" / "facebridge-report.json"
+    assert report.exists() and not (folder / "facebridge-report.json").exists()
+    assert str(report) in window.batch.status.text()
+    window.batch.skip_existing.setChecked(False)
+    window.start_batch()  # neither skip nor replace: reported, not replaced
+    wait_idle(qtbot, window)
+    assert window.batch.table.item(0, 1).text() == "failed" and "not replaced" in window.batch.table.item(0, 4).text()
+
+
 def test_error_dialog_for_corrupt_photo(qtbot, window, tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr("gui.main_window.show_error", lambda parent, info, **kw: shown.append(info) or False)
