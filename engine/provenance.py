@@ -161,10 +161,7 @@ def read_file_xmp(path: Path) -> Optional[bytes]:
     """The XMP packet of an image file, as its format stores it (read by Pillow)."""
     from PIL import Image
 
+    from .io.images import xmp_of
+
     with Image.open(path) as im:
-        xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
-        if xmp is None and hasattr(im, "tag_v2"):
-            xmp = im.tag_v2.get(700)
-    if isinstance(xmp, str):
-        xmp = xmp.encode("utf-8")
-    return xmp or None
+        return xmp_of(im)

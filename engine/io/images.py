@@ -89,7 +89,7 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         raise ImageReadError(path, f"image is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the limit of "
                                    f"{max_pixels / 1e6:.0f} (possible decompression bomb)")
     meta = dict(format=im.format or "", exif=im.info.get("exif"), icc=im.info.get("icc_profile"),
-                dpi=_dpi_of(im), xmp=_xmp_of(im))
+                dpi=_dpi_of(im), xmp=xmp_of(im))
     pages = int(getattr(im, "n_frames", 1) or 1)
     if pages > 1:  # restoring every page of a scanned album is not supported: say so, never drop them silently
         meta["warnings"] = [f"{im.format or 'image'} file has {pages} pages; only page 1 is restored, the other "
@@ -119,7 +119,8 @@ def _dpi_of(im: Image.Image) -> Optional[tuple]:
     return im.info.get("dpi")
 
 
-def _xmp_of(im: Image.Image) -> Optional[bytes]:
+def xmp_of(im: Image.Image) -> Optional[bytes]:
+    """The XMP packet of an opened image, wherever its format keeps it (None when it has none)."""
     xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
     if xmp is None and hasattr(im, "tag_v2"):
         xmp = im.tag_v2.get(700)
