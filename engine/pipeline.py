@@ -15,7 +15,7 @@ import numpy as np
 from .errors import BadInputError, DeviceOutOfMemory
 from .faces.align import AlignedFace, align_face, identity_aligned
 from .faces.detectors import FaceDetector
-from .faces.paste import composite_crop, finish_crop, paste_faces, paste_region
+from .faces.paste import composite_crop, finish_crop, output_inverse, paste_faces, paste_region
 from .faces.tone import ToneCurve, fit_tone
 from .faces.types import DetectedFace, DetectOptions
 from .io.images import Photo
@@ -291,9 +291,8 @@ class PhotoRestorer:
             if options.aligned:
                 box = (0, 0, shape[1], shape[0])
             else:
-                inv = face.inverse.astype(np.float64) * options.upscale
-                inv[:, 2] += 0.5 * options.upscale - 0.5
-                x0, y0, x1, y1 = paste_region(inv, face.crop.shape[0], shape[:2], margin=0)
+                x0, y0, x1, y1 = paste_region(output_inverse(face, options.upscale), face.crop.shape[0], shape[:2],
+                                              margin=0)
                 box = (x0, y0, x1 - x0, y1 - y0)
             ident = result.identity.distance if result.identity is not None else None
             regions.append(RestoredRegion(tuple(int(v) for v in box), ident))

@@ -9,7 +9,6 @@ own, nothing of it is removed.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
@@ -71,11 +70,9 @@ def now_iso() -> str:
 @lru_cache(maxsize=8)
 def file_sha256(path: str, size: int, mtime_ns: int) -> str:
     """SHA-256 of a model file, once per file version (size and mtime are the cache key)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from .downloads import sha256_of
+
+    return sha256_of(Path(path))
 
 
 def model_sha256(path: Optional[Path]) -> str:

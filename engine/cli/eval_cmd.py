@@ -39,8 +39,7 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation.run import EvalConfig, evaluate, markdown_table, parse_steps, save_result
-    from .progress_bar import TerminalProgress
+    from ..evaluation.run import EvalConfig, evaluate, markdown_table, parse_steps
 
     try:
         steps = parse_steps(args.steps or ("1,2,4,8,16" if args.protocol == "celeba-test" else "1,2,4,8,16,100"))
@@ -53,28 +52,28 @@ def run(args: argparse.Namespace) -> int:
                      steps=steps, sampler=args.sampler, eta=args.eta, align=args.align, limit=args.limit,
                      seed=args.seed, device=args.device, identity=not args.no_identity,
                      dists=not args.no_dists, batch=args.batch)
+    return _report(evaluate, markdown_table, cfg, args.out)
+
+
+def _report(evaluate, table, cfg, out) -> int:
+    """Run an evaluation with a progress bar, print its table, write its JSON when asked."""
+    from ..evaluation.run import save_result
+    from .progress_bar import TerminalProgress
+
     bar = TerminalProgress(sys.stderr)
     result = evaluate(cfg, callback=bar)
     bar.close()
-    print(markdown_table(result))
-    if args.out:
-        save_result(result, args.out)
+    print(table(result))
+    if out:
+        save_result(result, out)
     return 0
 
 
 def run_photo_protocol(args: argparse.Namespace, steps) -> int:
     from ..evaluation.photo_protocol import ProtocolConfig, evaluate_photos, markdown_table
-    from ..evaluation.run import save_result
-    from .progress_bar import TerminalProgress
 
     cfg = ProtocolConfig(eval_dir=args.hq, model=str(args.model or default_model_path()), steps=tuple(steps),
                          limit=args.limit, seed=args.seed, device=args.device, dists=not args.no_dists,
                          identity=not args.no_identity, batch=args.batch, dists_limit=args.dists_limit,
                          reuse_input=args.reuse_input)
-    bar = TerminalProgress(sys.stderr)
-    result = evaluate_photos(cfg, callback=bar)
-    bar.close()
-    print(markdown_table(result))
-    if args.out:
-        save_result(result, args.out)
-    return 0
+    return _report(evaluate_photos, markdown_table, cfg, args.out)

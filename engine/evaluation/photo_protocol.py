@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Optional
 
-import cv2
 import numpy as np
 
 from ..compare import steps_label
@@ -24,7 +23,7 @@ from ..io.images import Photo
 from ..modelspec import FaceTemplate
 from ..progress import CancelToken, ProgressCallback, check, report
 from ..restorer import Restorer
-from ..io.image_folders import list_images
+from ..training.data import load_faces
 from .metrics import DISTS, LPIPS, psnr, ssim
 
 LEVEL = "celeba-test"
@@ -56,19 +55,6 @@ class ProtocolConfig:
     # the "degraded input" row from an earlier run's JSON with the same images, seed and DISTS subset: it does
     # not depend on the model, so a second model need not score it again
     reuse_input: str = ""
-
-
-def load_clean(folder: Path, limit: int = 0) -> list[tuple[str, np.ndarray]]:
-    files = list_images(Path(folder))
-    out = []
-    for path in files[:limit or None]:
-        img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"cannot decode evaluation image {path}")
-        if img.shape[:2] != (SIZE, SIZE):
-            img = cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-        out.append((path.name, np.ascontiguousarray(img[..., ::-1])))
-    return out
 
 
 class Scorer:
@@ -140,15 +126,12 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
 
     restorer = Restorer(cfg.model, device=cfg.device)
     photos = PhotoRestorer(restorer, get_detector(cfg.detector))
-    clean = load_clean(Path(cfg.eval_dir), cfg.limit)
-    if not clean:
-        raise ValueError(f"no images in {cfg.eval_dir}")
+    gt = list(load_faces(Path(cfg.eval_dir), SIZE, cfg.limit or None))  # RGB, area-resized to 512 if needed
     # CelebA-HQ's alignment is the whole-head template the 256 px models derive from their training faces; the
     # identity cut uses it whatever model is scored, so every model is measured on the same face region
     head = restorer.spec.template if restorer.spec.template.whole_head else HEAD_REFERENCE
     scorer = scorer or Scorer(str(restorer.device), dists=cfg.dists, identity=cfg.identity, head_template=head)
-    degraded = [degrade_for_eval(img, LEVEL, seed=cfg.seed, index=i) for i, (_, img) in enumerate(clean)]
-    gt = [img for _, img in clean]
+    degraded = [degrade_for_eval(img, LEVEL, seed=cfg.seed, index=i) for i, img in enumerate(gt)]
     gt_desc = scorer.descriptors(gt)
     options = RestoreOptions(seed=cfg.seed, background="none", batch_size=cfg.batch)
     report(callback, "detect", 0, len(degraded), "finding faces")
@@ -160,7 +143,7 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
     found = sum(1 for p in prepared if p.crops)
     dists_on = min(len(gt), cfg.dists_limit or len(gt))
     default_steps = restorer.spec.defaults.steps
-    rows = [reused_input_row(cfg, len(clean), dists_on) if cfg.reuse_input else
+    rows = [reused_input_row(cfg, len(gt), dists_on) if cfg.reuse_input else
             {"name": "degraded input", "steps": 0, **scorer(degraded, gt, gt_desc, dists_on), "sec_per_face": 0.0}]
     crops = [c for p in prepared for c in p.crops]
     seeds = [s for p in prepared for s in p.seeds]
@@ -182,7 +165,7 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
     report(callback, "eval", len(cfg.steps), len(cfg.steps), "done")
     identity_images = common_identity(rows)
     return {"identity_images": identity_images, "protocol": f"{LEVEL} at {SIZE} px, whole-photo path", "config": {**asdict(cfg), "steps": list(cfg.steps)},
-            "images": len(clean), "faces_found": found, "dists_images": dists_on if cfg.dists else 0, "faces_restored": len(crops),
+            "images": len(gt), "faces_found": found, "dists_images": dists_on if cfg.dists else 0, "faces_restored": len(crops),
             "model": Path(cfg.model).name, "model_size": restorer.size,
             "device": str(restorer.device), "machine": f"{platform.machine()} {platform.processor()}".strip(),
             "published": PUBLISHED, "rows": rows}

@@ -72,6 +72,15 @@ def to_gray3(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(g[..., None], 3, axis=2)
 
 
+def output_inverse(face: AlignedFace, scale: float = 1.0) -> np.ndarray:
+    """2x3 affine: crop -> output image, for an output `scale` times the photo's size. Pixel centres: original
+    (x + 0.5) lands on s(x + 0.5) - 0.5 in the enlarged image, as cv2.resize and the upscaler place it; scaling
+    alone would shift the face (s - 1) / 2 px down-right of the background."""
+    inv = face.inverse.astype(np.float64) * scale
+    inv[:, 2] += 0.5 * scale - 0.5
+    return inv
+
+
 def paste_region(inverse: np.ndarray, size: int, shape: tuple, margin: int = 2) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1): the image box, clipped to `shape`, that a `size` crop pasted with `inverse` can touch."""
     corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64) @ inverse.T
@@ -126,10 +135,7 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
             masks[size] = feather_mask(size) if template is None else _cached_face_mask(
                 size, tuple(map(tuple, template.scaled(size).points)), template.whole_head)
         rest = finish_crop(crop, face.crop, peak=peak, colour_match=colour_match, grayscale=grayscale, tone=tone)
-        inv = face.inverse.astype(np.float64) * scale
-        # pixel centres: original (x + 0.5) lands on s(x + 0.5) - 0.5 in the enlarged image, as cv2.resize and
-        # the upscaler place it; scaling alone would shift the face (s - 1) / 2 px down-right of the background
-        inv[:, 2] += 0.5 * scale - 0.5
+        inv = output_inverse(face, scale)
         x0, y0, x1, y1 = paste_region(inv, size, (h, w))
         if x1 <= x0 or y1 <= y0:
             continue
