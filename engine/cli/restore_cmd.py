@@ -56,13 +56,15 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
     p.add_argument("--threshold", type=float, default=0.9, help="face detection confidence, 0-1 (default 0.9)")
     p.add_argument("--upscale", type=float, default=1.0, metavar="FACTOR",
                    help="enlarge the whole photo: 1 keeps its size (default); 2 or 4 upscale the background with "
-                        "Real-ESRGAN and paste the restored faces in at that size (minutes per megapixel on a "
-                        "CPU, docs/UPSCALE.md); with --background none, any factor from 1 to 8")
-    p.add_argument("--background", choices=["realesrgan", "none"], default="realesrgan",
-                   help="how --upscale enlarges the photo around the faces: realesrgan (default) or none (a plain "
-                        "Lanczos resize, instant)")
+                        "a Real-ESRGAN network (--background) and paste the restored faces in at that size "
+                        "(docs/UPSCALE.md); with --background none, any factor from 1 to 8")
+    p.add_argument("--background", choices=["compact", "quality", "none", "realesrgan"], default="compact",
+                   help="how --upscale enlarges the photo around the faces: compact (default: Real-ESRGAN's compact "
+                        "general model, seconds per megapixel on a CPU), quality (Real-ESRGAN x4plus: a little "
+                        "crisper, about 20x slower, minutes per megapixel on a CPU; 'realesrgan' is its old name) "
+                        "or none (a plain Lanczos resize, instant)")
     p.add_argument("--tile", type=int, default=0,
-                   help="Real-ESRGAN tile size in input pixels: larger tiles repeat less context and run faster "
+                   help="upscaler tile size in input pixels: larger tiles repeat less context and run faster "
                         "but hold more memory (default 0: the largest that half the free memory allows)")
     p.add_argument("--identity", action="store_true",
                    help="measure how far each restored face drifted from the input (dlib descriptor distance; "
@@ -150,7 +152,7 @@ def run_restore(args: argparse.Namespace) -> int:
         from ..errors import ModelError
 
         try:
-            session.upscaler()  # a missing upscaler is one clear error, not a failure per file
+            session.upscaler(options.background)  # a missing upscaler is one clear error, not a failure per file
         except ModelError as exc:
             print(f"facebridge restore: error: {exc}", file=sys.stderr)
             return 2

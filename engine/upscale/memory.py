@@ -1,10 +1,10 @@
-"""Choosing Real-ESRGAN's tile from the memory that is free.
+"""Choosing a background upscaler's tile from the memory that is free.
 
 Every tile also runs the overlap and context around it (docs/UPSCALE.md), so small tiles repeat much of the
-photo: at 1 MP a 256 px tile runs 3.4x the photo's pixels, a 512 px tile 1.7x, at about the same time per
-processed pixel. Memory is what limits the tile: the network's working memory grows with the tile's region,
+photo: for x4plus at 1 MP a 256 px tile runs 3.4x the photo's pixels, a 512 px tile 1.7x, at about the same time
+per processed pixel (the compact model's 34 px of context costs far less: 1.3x and 1.14x). Memory is what limits the tile: the network's working memory grows with the tile's region,
 dominated by its 64-channel feature maps at 4x resolution. So the tile is the largest that fits in a share of
-the free memory, chosen once per device for the process (the estimate shown before a run and the run itself
+the free memory, chosen once per device and model for the process (the estimate shown before a run and the run itself
 use the same tile), and stepped down if it runs out of memory after all."""
 
 from __future__ import annotations
@@ -13,28 +13,30 @@ from typing import Optional
 
 import torch
 
-from .ncnn_convert import PREPAD
-from .tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP, DEFAULT_TILE
+from .catalog import DEFAULT, BackgroundModel, background_model
+from .tiles import DEFAULT_TILE
 
-# Working memory per input pixel of a tile's region (prepad included), on the CPU in fp32, channels_last: measured
-# 11,860 bytes for 788 px regions (a 1 MP photo at tile 512: 7,363 MB) and 9,150 for one 276 px region
-# (docs/BENCHMARKS.md); rounded up. fp16 on a GPU should hold half (not yet measured there).
-WORKING_BYTES_PER_PIXEL = {"cpu": 12_000, "cuda": 6_000}
+# working memory per region pixel: BackgroundModel.working_bytes_per_pixel (engine/upscale/catalog.py)
 AUTO_TILES = (128, 256, 384, 512, 768, 1024)
 MEMORY_SHARE = 0.5  # of the free memory: the photo, its output and the rest of the app need the remainder
 
 _chosen: dict[str, int] = {}
 
 
-def region_side(tile: int) -> int:
+def _model(model: BackgroundModel | str) -> BackgroundModel:
+    return background_model(model) if isinstance(model, str) else model
+
+
+def region_side(tile: int, model: BackgroundModel | str = DEFAULT) -> int:
     """Side of the input a tile of this size runs on, at most (an interior tile)."""
-    return tile + 2 * (DEFAULT_OVERLAP + DEFAULT_CONTEXT + PREPAD)
+    m = _model(model)
+    return tile + 2 * (min(m.overlap, tile // 2) + m.context + m.prepad)
 
 
-def working_memory(tile: int, device_type: str = "cpu") -> int:
+def working_memory(tile: int, device_type: str = "cpu", model: BackgroundModel | str = DEFAULT) -> int:
     """Bytes the network holds while it runs one tile of this size (an interior tile)."""
-    per_pixel = WORKING_BYTES_PER_PIXEL.get(device_type, WORKING_BYTES_PER_PIXEL["cpu"])
-    return region_side(tile) ** 2 * per_pixel
+    m = _model(model)
+    return region_side(tile, m) ** 2 * m.working_bytes_per_pixel(device_type)
 
 
 def free_memory(device: torch.device | str = "cpu") -> Optional[int]:
@@ -57,31 +59,32 @@ def free_memory(device: torch.device | str = "cpu") -> Optional[int]:
         return None
 
 
-def tile_for_memory(free: Optional[int], device_type: str = "cpu", share: float = MEMORY_SHARE) -> int:
+def tile_for_memory(free: Optional[int], device_type: str = "cpu", share: float = MEMORY_SHARE,
+                    model: BackgroundModel | str = DEFAULT) -> int:
     """The largest tile whose working memory fits in `share` of `free` bytes; the smallest offered when none
     does, and the default when the free memory is unknown."""
     if free is None:
         return DEFAULT_TILE
-    fitting = [t for t in AUTO_TILES if working_memory(t, device_type) <= share * free]
+    fitting = [t for t in AUTO_TILES if working_memory(t, device_type, model) <= share * free]
     return max(fitting) if fitting else AUTO_TILES[0]
 
 
-def _key(device: torch.device) -> str:
-    return f"{device.type}:{device.index or 0}"  # "cuda" and "cuda:0" are one device
+def _key(device: torch.device, model: BackgroundModel) -> str:
+    return f"{device.type}:{device.index or 0}:{model.name}"  # "cuda" and "cuda:0" are one device
 
 
-def auto_tile(device: torch.device | str = "cpu") -> int:
-    """The tile for this device, chosen from its free memory the first time it is asked, then kept."""
-    device = torch.device(device)
-    key = _key(device)
+def auto_tile(device: torch.device | str = "cpu", model: BackgroundModel | str = DEFAULT) -> int:
+    """The tile for this device and model, chosen from the free memory the first time it is asked, then kept."""
+    device, m = torch.device(device), _model(model)
+    key = _key(device, m)
     if key not in _chosen:
-        _chosen[key] = tile_for_memory(free_memory(device), device.type)
+        _chosen[key] = tile_for_memory(free_memory(device), device.type, model=m)
     return _chosen[key]
 
 
-def resolve_tile(tile: int, device: torch.device | str = "cpu") -> int:
+def resolve_tile(tile: int, device: torch.device | str = "cpu", model: BackgroundModel | str = DEFAULT) -> int:
     """tile 0 means automatic."""
-    return tile or auto_tile(device)
+    return tile or auto_tile(device, model)
 
 
 def smaller_tile(tile: int) -> Optional[int]:
@@ -90,9 +93,9 @@ def smaller_tile(tile: int) -> Optional[int]:
     return max(below) if below else None
 
 
-def lower_auto_tile(device: torch.device | str, tile: int) -> None:
-    """An automatic tile ran out of memory: use `tile` on this device from now on."""
-    _chosen[_key(torch.device(device))] = tile
+def lower_auto_tile(device: torch.device | str, tile: int, model: BackgroundModel | str = DEFAULT) -> None:
+    """An automatic tile ran out of memory: use `tile` on this device for this model from now on."""
+    _chosen[_key(torch.device(device), _model(model))] = tile
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

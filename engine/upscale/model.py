@@ -1,8 +1,12 @@
-"""The background upscaler: a converted Real-ESRGAN RRDBNet, loaded from safetensors and run tile by tile.
+"""A background upscaler: a converted Real-ESRGAN network (RRDBNet x4plus or the compact SRVGGNet), loaded from
+safetensors and run tile by tile, with the tiling its catalog entry gives (engine/upscale/catalog.py).
 
 Loading follows the restoration model's rules: only a .safetensors file with our metadata (no pickles), its
 configuration from that metadata, every tensor matching the architecture. 2x is the 4x network followed by
 an area downscale of each tile's output (Real-ESRGAN's own --outscale resizes the same way, once).
+
+Progress moves inside a tile too: a forward hook on every convolution reports the share of the tile's
+convolutions done (one 1024 px tile of the compact model is a whole photo's single pass).
 """
 
 from __future__ import annotations
@@ -18,12 +22,11 @@ import torch.nn.functional as F
 
 from ..errors import ModelError
 from ..progress import CancelToken, ProgressCallback
+from .catalog import for_arch
 from .ncnn_convert import build_rrdbnet
-from .tiles import DEFAULT_CONTEXT, DEFAULT_OVERLAP, DEFAULT_TILE, run_tiled, tile_regions
+from .tiles import DEFAULT_TILE, run_tiled, tile_regions
 
 FORMAT = "facebridge-upscaler"
-# Real-ESRGAN x4plus: multiply-adds per input pixel (macs_per_pixel of the network; a test keeps them equal)
-X4PLUS_MACS_PER_PIXEL = 17_926_848
 
 
 class Upscaler:
@@ -45,6 +48,8 @@ class Upscaler:
         self.config = json.loads(meta["config"])
         self.prepad = int(meta.get("prepad", "0"))
         self.scale = int(self.config["scale"])
+        self.model = for_arch(self.config.get("arch", ""))  # its tiling and memory figures
+        self.overlap, self.context = self.model.overlap, self.model.context
         self.device = torch.device(device)
         net = build_rrdbnet(self.config)
         expected = net.state_dict()
@@ -57,7 +62,20 @@ class Upscaler:
         # channels_last on the CPU: 1.27x faster on a 256 px tile, output identical (docs/BENCHMARKS.md)
         self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         self.net = net.to(self.device, self.dtype, memory_format=self.memory_format).eval()
+        self._convs = [m for m in self.net.modules() if isinstance(m, torch.nn.Conv2d)]
+        self._part = None  # during a tile: reports the share of its convolutions done
+        for i, conv in enumerate(self._convs):
+            conv.register_forward_hook(self._conv_done_hook((i + 1) / len(self._convs)))
 
+    def _conv_done_hook(self, share: float):
+        def hook(_module, _inputs, _output) -> None:  # returns None: the output stays as it is
+            if self._part is not None:
+                self._part(share)
+        return hook
+
+    @property
+    def title(self) -> str:
+        return self.model.title
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         """One tile, padded as the original release pads it (reflect), the padding cropped off again."""
         p, s = self.prepad, self.scale
@@ -68,11 +86,10 @@ class Upscaler:
             return y[:, :, p * s:-p * s, p * s:-p * s].float().clamp(0, 1)
         return self.net(x).float().clamp(0, 1)
 
-    def processed_pixels(self, height: int, width: int, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                         context: int = DEFAULT_CONTEXT) -> int:
+    def processed_pixels(self, height: int, width: int, tile: int = DEFAULT_TILE) -> int:
         """Input pixels the network runs on for a photo of this size: every tile's region, padding included.
         Time is proportional to it (the network is convolutions at a fixed width)."""
-        return processed_pixels(height, width, tile, overlap, context, self.prepad)
+        return processed_pixels(height, width, tile, self.overlap, self.context, self.prepad)
 
     def measure_rate(self, side: int = 48) -> float:
         """Seconds per processed pixel on this device, from one warm run on a side x side region."""
@@ -87,14 +104,25 @@ class Upscaler:
                 torch.cuda.synchronize()
         return (time.perf_counter() - t) / (side + 2 * self.prepad) ** 2
 
-    def upscale(self, image: np.ndarray, factor: int, *, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                context: int = DEFAULT_CONTEXT, callback: Optional[ProgressCallback] = None,
+    def upscale(self, image: np.ndarray, factor: int, *, tile: int = DEFAULT_TILE, overlap: Optional[int] = None,
+                context: Optional[int] = None, callback: Optional[ProgressCallback] = None,
                 cancel: Optional[CancelToken] = None) -> np.ndarray:
-        """RGB uint8 or uint16 (H, W, 3) -> (H*factor, W*factor, 3) of the same dtype; factor 2 or 4."""
+        """RGB uint8 or uint16 (H, W, 3) -> (H*factor, W*factor, 3) of the same dtype; factor 2 or 4. overlap and
+        context default to the model's own (a study may vary them)."""
         if factor not in (2, 4) or self.scale % factor:
             raise ValueError(f"upscale factor must be 2 or {self.scale}, got {factor}")
-        return run_tiled(image, self._run, self.scale, factor=factor, tile=tile, overlap=min(overlap, tile // 2),
-                         context=context, device=self.device, callback=callback, cancel=cancel)
+        overlap = self.overlap if overlap is None else overlap
+        context = self.context if context is None else context
+
+        def run(x: torch.Tensor, part) -> torch.Tensor:
+            self._part = part
+            try:
+                return self._run(x)
+            finally:
+                self._part = None
+
+        return run_tiled(image, run, self.scale, factor=factor, tile=tile, overlap=min(overlap, tile // 2),
+                         context=context, device=self.device, callback=callback, cancel=cancel, reports_parts=True)
 
 
 def processed_pixels(height: int, width: int, tile: int, overlap: int, context: int, prepad: int) -> int:
@@ -104,8 +132,13 @@ def processed_pixels(height: int, width: int, tile: int, overlap: int, context: 
 
 
 def macs_per_pixel(net: torch.nn.Module) -> float:
-    """Multiply-adds per input pixel: convolutions after the nearest 2x resizes run on 4 (then 16) pixels per
-    input pixel. Real-ESRGAN x4plus: 17.9 M, i.e. ~36 MFLOPs per input pixel."""
+    """Multiply-adds per input pixel. RRDBNet: convolutions after the nearest 2x resizes run on 4 (then 16) pixels
+    per input pixel; Real-ESRGAN x4plus: 17.9 M, i.e. ~36 MFLOPs per input pixel. SRVGGNetCompact runs all of
+    them at the input resolution: 1.2 M."""
+    from .srvgg import SRVGGNetCompact, macs_per_pixel as srvgg_macs
+
+    if isinstance(net, SRVGGNetCompact):
+        return srvgg_macs(net)
     total, area = 0.0, 1
     for name, m in net.named_modules():
         if isinstance(m, torch.nn.Conv2d):

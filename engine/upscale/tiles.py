@@ -8,8 +8,8 @@ one that reaches further (Real-ESRGAN does, docs/UPSCALE.md) shows no hard seam.
 
 Memory is bounded by one band of tiles, not by the photo: tiles are run row by row and only the current
 band is held in float32 (rows shared with the next band are carried over); finished rows go straight into
-the output array in the photo's own dtype. Progress is reported per tile; cancellation is checked between
-tiles.
+the output array in the photo's own dtype. Progress is reported per tile, and within a tile when the network
+reports its own share done; cancellation is checked between tiles.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ import torch
 
 from ..progress import CancelToken, ProgressCallback, check, report
 
-# Real-ESRGAN's defaults, chosen by measurement (docs/UPSCALE.md): input pixels per tile cell, the
+# Real-ESRGAN x4plus's defaults, chosen by measurement (docs/UPSCALE.md): input pixels per tile cell, the
 # cross-faded band on each side of a seam, and the photo context beyond it that a tile sees but does not keep
 DEFAULT_TILE = 256
 DEFAULT_OVERLAP = 32
 DEFAULT_CONTEXT = 96
+PARTS = 100  # progress units per tile when the network reports its share done
 
 
 class Span(NamedTuple):
@@ -86,11 +87,14 @@ def _store(out: np.ndarray, rows: slice, values: np.ndarray) -> None:
         out[rows] = np.clip(np.round(values * peak), 0, peak).astype(out.dtype)
 
 
-def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], scale: int, *, factor: int = 0,
+def run_tiled(image: np.ndarray, fn: Callable[..., torch.Tensor], scale: int, *, factor: int = 0,
               tile: int = 256, overlap: int = 0, context: int = 32, device: torch.device | str = "cpu",
-              callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
+              callback: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+              reports_parts: bool = False) -> np.ndarray:
     """image: (H, W, C) float32 in [0, 1], or uint8/uint16 (scaled to [0, 1] per tile).
-    fn: (1, C, h, w) -> (1, C, h*scale, w*scale) on `device`. factor: the output's enlargement (default
+    fn: (1, C, h, w) -> (1, C, h*scale, w*scale) on `device`; with reports_parts, fn(x, share_done) where
+    share_done(share) says what share (0-1] of this tile is done, and progress counts PARTS units per tile.
+    factor: the output's enlargement (default
     `scale`; a divisor of it is reached by area-averaging each tile's output, which matches averaging the
     whole output because tiles start on whole input pixels). Returns (H*factor, W*factor, C) in the input's
     dtype."""
@@ -107,6 +111,14 @@ def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], sca
     rows, cols = spans(h, tile, overlap), spans(w, tile, overlap)
     regions = iter(tile_regions(h, w, tile, overlap, context))
     total, done = len(rows) * len(cols), 0
+    units = PARTS if reports_parts else 1
+    last = [-1]  # the last unit reported, so a network reporting often sends each unit once
+
+    def share_done(share: float) -> None:
+        unit = done * units + min(units - 1, int(share * units))
+        if unit > last[0]:
+            last[0] = unit
+            report(callback, "upscale", unit, total * units, f"tile {done + 1}/{total}")
     carry = None  # float rows of the previous band that this band still adds to
     carry_from = 0  # their first input row
     for row in rows:
@@ -123,7 +135,7 @@ def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], sca
                 region /= peak
             x = torch.from_numpy(region).permute(2, 0, 1)[None].to(device)
             with torch.inference_mode():
-                up = fn(x)[0].permute(1, 2, 0).float().cpu().numpy()
+                up = (fn(x, share_done) if reports_parts else fn(x))[0].permute(1, 2, 0).float().cpu().numpy()
             if factor != scale:
                 up = cv2.resize(up, ((rx1 - rx0) * factor, (ry1 - ry0) * factor), interpolation=cv2.INTER_AREA)
                 if up.ndim == 2:
@@ -133,7 +145,8 @@ def run_tiled(image: np.ndarray, fn: Callable[[torch.Tensor], torch.Tensor], sca
             wx = ramp_weights(part.shape[1], col.keep0, col.lo_edge, col.hi_edge, overlap, factor)
             band[:, col.keep0 * factor:col.keep1 * factor] += part * wy[:, None, None] * wx[None, :, None]
             done += 1
-            report(callback, "upscale", done, total, f"tile {done}/{total}")
+            last[0] = done * units
+            report(callback, "upscale", done * units, total * units, f"tile {done}/{total}")
         # rows below the next band's first row are final; the rest carry over to it
         final_to = (row.cell1 - overlap) if row.hi_edge is not None else h
         _store(out, slice(band_from * factor, final_to * factor), band[:(final_to - band_from) * factor])

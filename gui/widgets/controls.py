@@ -1,5 +1,6 @@
 """Restoration controls: step count (spin box, slider, presets), sampler and eta, seed, device,
-precision, the whole-photo upscale factor, and the estimated run time."""
+precision, the whole-photo upscale factor and the network that enlarges the background, and the estimated run
+time."""
 
 from __future__ import annotations
 
@@ -77,11 +78,17 @@ class Controls(QWidget):
         form.addRow("Precision", self.precision)
 
         self.upscale = QComboBox()
-        self.upscale.setToolTip("Enlarge the whole photo; the faces are restored and pasted in at the new size. "
-                                "Real-ESRGAN takes minutes per megapixel on a CPU: see the estimate below. The step "
-                                "comparison always compares faces at the original size.")
-        self.set_upscaler_available(True)
+        self.upscale.setToolTip("Enlarge the whole photo; the faces are restored and pasted in at the new size "
+                                "(see the estimate below). The step comparison always compares faces at the "
+                                "original size.")
+        for f, label in ((1, "×1 (original size)"), (2, "×2"), (4, "×4")):
+            self.upscale.addItem(label, f)
         form.addRow("Upscale", self.upscale)
+        self.background = QComboBox()
+        self.set_backgrounds(["compact", "quality"])
+        self.upscale.currentIndexChanged.connect(self._enable_background)
+        form.addRow("Background", self.background)
+        self._enable_background()
 
         self.estimate = QLabel("")
         self.estimate.setWordWrap(True)
@@ -91,7 +98,8 @@ class Controls(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(box)
-        for w in (self.steps, self.sampler, self.eta, self.seed, self.device, self.precision, self.upscale):
+        for w in (self.steps, self.sampler, self.eta, self.seed, self.device, self.precision, self.upscale,
+                  self.background):
             sig = getattr(w, "valueChanged", None) or w.currentIndexChanged
             sig.connect(self.changed)
 
@@ -131,18 +139,30 @@ class Controls(QWidget):
         if self._defaults is not None:
             self.guidance.setToolTip(f"From this model's card: {self._defaults.measured_on}")
 
-    def set_upscaler_available(self, available: bool) -> None:
-        """With Real-ESRGAN installed the factors upscale the background with it; without, a plain resize."""
-        factor = self.upscale.currentData() or 1
-        self.upscale_background = "realesrgan" if available else "none"
-        self.upscale.blockSignals(True)
-        self.upscale.clear()
-        self.upscale.addItem("×1 (original size)", 1)
-        how = "Real-ESRGAN" if available else "resize; Real-ESRGAN is not installed"
-        for f in (2, 4):
-            self.upscale.addItem(f"×{f} ({how})", f)
-        self.upscale.setCurrentIndex(max(0, self.upscale.findData(factor)))
-        self.upscale.blockSignals(False)
+    def set_backgrounds(self, available: list[str], chosen: str = "") -> None:
+        """The background choices: the installed Real-ESRGAN networks (engine/upscale/catalog.py; compact
+        first, the default) and a plain resize. Keeps the current choice (or `chosen`) where it is offered."""
+        from engine.upscale.catalog import MODELS
+
+        keep = chosen or self.background.currentData() or ""
+        self.background.blockSignals(True)
+        self.background.clear()
+        labels = {"compact": "Fast: Real-ESRGAN compact", "quality": "Quality: Real-ESRGAN x4plus (slow)"}
+        for name in available:
+            self.background.addItem(labels.get(name, MODELS[name].title), name)
+            self.background.setItemData(self.background.count() - 1, f"{MODELS[name].title}: {MODELS[name].speed}",
+                                        Qt.ItemDataRole.ToolTipRole)
+        self.background.addItem("Plain resize (instant)", "none")
+        self.background.setCurrentIndex(max(0, self.background.findData(keep)))
+        self.background.blockSignals(False)
+        self.background.setToolTip("How the photo around the faces is enlarged. Fast (the default) takes seconds "
+                                   "per megapixel on a CPU; Quality is a little crisper and about 20 times "
+                                   "slower; a plain resize is instant and soft."
+                                   + ("" if "quality" in available else " Quality needs Real-ESRGAN x4plus "
+                                      "(bash build_scripts/setup.sh installs it)."))
+
+    def _enable_background(self, *_):
+        self.background.setEnabled((self.upscale.currentData() or 1) > 1)
 
     def set_deterministic(self, deterministic: bool) -> None:
         """A deterministic model (OT-ODE bridge) has one sampler and ignores the seed: say so, don't offer them."""
@@ -177,4 +197,4 @@ class Controls(QWidget):
         return {"steps": self.steps.value(), "sampler": self.sampler.currentData(), "eta": self.eta.value(),
                 "seed": self.seed.value(), "device": self.device.currentData(),
                 "precision": self.precision.currentData(), "upscale": self.upscale.currentData() or 1,
-                "background": self.upscale_background}
+                "background": self.background.currentData() or "none"}

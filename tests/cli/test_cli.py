@@ -171,11 +171,13 @@ def _upscaler_or_skip():
         pytest.skip("Real-ESRGAN's wheel is not installed (setup.sh installs it)")
 
 
-def test_restore_upscales_the_whole_photo_with_real_esrgan(model, tmp_path, capsys):
-    _upscaler_or_skip()
+@pytest.mark.parametrize("background", ["compact", "quality"])
+def test_restore_upscales_the_whole_photo_with_real_esrgan(model, tmp_path, capsys, background):
+    if background == "quality":
+        _upscaler_or_skip()
     Image.fromarray(face_like(40)).save(tmp_path / "small.png")
     code = main(["restore", str(tmp_path / "small.png"), "--model", model, "-o", str(tmp_path / "out"),
-                 "--upscale", "2", "--tile", "32", "--quiet"])
+                 "--upscale", "2", "--tile", "32", "--background", background, "--quiet"])
     assert code == 0
     out = np.asarray(Image.open(tmp_path / "out" / "small_restored.png"))
     assert out.shape == (80, 80, 3)
@@ -198,11 +200,15 @@ def test_upscale_factors_and_backgrounds_are_checked(model, tmp_path, capsys, mo
     def missing():
         raise ModelError("upscaler", "background upscaling needs Real-ESRGAN's weights (test)")
 
-    monkeypatch.setattr(weights, "ensure_upscaler", missing)
+    monkeypatch.setattr(weights, "ensure_upscaler", missing)  # x4plus absent: the quality choice is refused
     assert main(["restore", str(tmp_path / "small.png"), "--model", model, "-o", str(tmp_path / "o2"),
-                 "--upscale", "2"]) == 2
+                 "--upscale", "2", "--background", "quality"]) == 2
     assert "needs Real-ESRGAN" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists()
+    # the default background network is the committed compact one: x4plus is not needed for it
+    assert main(["restore", str(tmp_path / "small.png"), "--model", model, "-o", str(tmp_path / "o3"),
+                 "--upscale", "2", "--quiet"]) == 0
+    assert Image.open(tmp_path / "o3" / "small_restored.png").size == (80, 80)
 
 
 def test_bench_upscale_prints_seconds_per_megapixel_and_memory(capsys):
@@ -211,5 +217,6 @@ def test_bench_upscale_prints_seconds_per_megapixel_and_memory(capsys):
                  "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| Real-ESRGAN") or line.startswith("| stand-in")]
-    assert len(rows) == 2 and "x2" in rows[0] and "316x316" in rows[1]
-    assert float(rows[0].split("|")[5]) > 0  # seconds per input megapixel
+    assert len(rows) == 3 and "compact" in rows[0] and "x4plus" in rows[1] and "316x316" in rows[2]
+    assert all(float(r.split("|")[6]) > 0 for r in rows)  # seconds per input megapixel
+    assert "compact takes **1/" in out  # and their ratio

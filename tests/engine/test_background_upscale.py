@@ -1,4 +1,5 @@
-"""The whole photo enlarged: Real-ESRGAN (a tiny random RRDBNet here) or Lanczos behind the restored faces."""
+"""The whole photo enlarged: a Real-ESRGAN network (tiny random ones here: an SRVGGNetCompact for the default
+"compact", an RRDBNet for "quality") or Lanczos behind the restored faces."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,11 @@ from engine.restorer import Restorer
 
 from .helpers import face_like, tiny_model, tiny_spec
 
+TINY_COMPACT = {"arch": "SRVGG", "scale": 4, "num_feat": 8, "num_conv": 2, "in_nc": 3, "out_nc": 3}
+
+
 def tiny_upscaler(folder):
+    """A tiny random RRDBNet (tiles as x4plus does)."""
     from engine.upscale.ncnn_convert import build_rrdbnet, convert
 
     from .test_ncnn_convert import tiny_config, write_ncnn
@@ -21,10 +26,31 @@ def tiny_upscaler(folder):
     return convert(param, bin_, folder / "up.safetensors", config=tiny_config(), half_weights=True)
 
 
+def tiny_compact(folder, num_conv=2):
+    """A tiny random SRVGGNetCompact (tiles as the compact model does)."""
+    import torch
+
+    from engine.upscale.ncnn_convert import build_rrdbnet, convert
+
+    from .test_ncnn_convert import write_srvgg_ncnn
+
+    config = TINY_COMPACT | {"num_conv": num_conv}
+    torch.manual_seed(1)
+    net = build_rrdbnet(config)
+    with torch.no_grad():
+        for m in net.body:
+            if isinstance(m, torch.nn.PReLU):
+                m.weight.uniform_(0.05, 0.5)
+    folder.mkdir(parents=True, exist_ok=True)
+    param, bin_ = write_srvgg_ncnn(net, folder)
+    return convert(param, bin_, folder / "compact.safetensors", config=config, half_weights=True)
+
+
 @pytest.fixture()
 def session(tmp_path):
     spec = tiny_spec()
-    return PhotoRestorer(Restorer(tiny_model(spec), spec, device="cpu"), None, upscaler_path=tiny_upscaler(tmp_path))
+    paths = {"compact": tiny_compact(tmp_path / "compact"), "quality": tiny_upscaler(tmp_path)}
+    return PhotoRestorer(Restorer(tiny_model(spec), spec, device="cpu"), None, upscaler_path=paths)
 
 
 def one_face(photo_size=96):
@@ -35,7 +61,10 @@ def one_face(photo_size=96):
 
 
 def test_options_accept_what_each_background_can_do():
+    assert RestoreOptions().background == "compact"  # the default: the fast network
+    assert RestoreOptions(background="realesrgan").background == "quality"  # the old name meant x4plus
     assert RestoreOptions(upscale=2).network_upscale and RestoreOptions(upscale=4).network_upscale
+    assert RestoreOptions(upscale=2, background="quality").network_upscale
     assert not RestoreOptions(upscale=1).network_upscale
     assert not RestoreOptions(upscale=3, background="none").network_upscale
     with pytest.raises(BadInputError, match="2 or 4"):
@@ -137,21 +166,26 @@ def test_the_face_lands_where_the_background_puts_it(factor):
     assert min(errors, key=errors.get) == 0.0
 
 
-def test_macs_constant_matches_the_network():
-    from engine.upscale.model import X4PLUS_MACS_PER_PIXEL, macs_per_pixel
-    from engine.upscale.ncnn_convert import X4PLUS, build_rrdbnet
+def test_macs_constants_match_the_networks():
+    from engine.upscale.catalog import COMPACT, QUALITY
+    from engine.upscale.model import macs_per_pixel
+    from engine.upscale.ncnn_convert import COMPACT as COMPACT_CONFIG, X4PLUS, build_rrdbnet
 
-    assert macs_per_pixel(build_rrdbnet(X4PLUS)) == X4PLUS_MACS_PER_PIXEL
+    assert macs_per_pixel(build_rrdbnet(X4PLUS)) == QUALITY.macs_per_pixel
+    assert macs_per_pixel(build_rrdbnet(COMPACT_CONFIG)) == COMPACT.macs_per_pixel
 
 
-def test_processed_pixels_are_what_the_tiles_run_on(session):
-    up = session.upscaler()
+@pytest.mark.parametrize("background", ["compact", "quality"])
+def test_processed_pixels_are_what_the_tiles_run_on(session, background):
+    up = session.upscaler(background)
+    assert (up.overlap, up.context) == ((0, 34) if background == "compact" else (32, 96))
     seen = []
     run = up._run
     up._run = lambda x: seen.append((x.shape[-2] + 2 * up.prepad) * (x.shape[-1] + 2 * up.prepad)) or run(x)
-    image = (np.random.default_rng(0).random((70, 45, 3)) * 255).astype(np.uint8)
-    up.upscale(image, 2, tile=32, overlap=4, context=6)
-    assert sum(seen) == up.processed_pixels(70, 45, tile=32, overlap=4, context=6)
+    image = (np.random.default_rng(0).random((170, 145, 3)) * 255).astype(np.uint8)
+    up.upscale(image, 2, tile=64)
+    assert sum(seen) == up.processed_pixels(170, 145, tile=64)
+    assert len(seen) == 9  # 3 x 3 tiles
 
 
 def test_estimate_is_rough_before_the_first_upscale_and_measured_after(session):
@@ -197,12 +231,13 @@ def test_a_converted_file_with_other_weights_fails_verification(tmp_path):
 def test_an_automatic_tile_is_the_one_chosen_for_the_device(session, monkeypatch):
     from engine.upscale import memory
 
-    monkeypatch.setattr(memory, "_chosen", {"cpu:0": 32})
+    monkeypatch.setattr(memory, "_chosen", {"cpu:0:compact": 32})
     photo, face = one_face()
     seen = []
     auto = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2), faces=[face], callback=seen.append)
     assert any("32 px tiles" in p.message for p in seen if p.stage == "upscale")
-    assert sum(p.stage == "upscale" and p.message.startswith("tile") for p in seen) == 9  # 96 px in 32 px cells
+    tiles = {p.message for p in seen if p.stage == "upscale" and p.message.startswith("tile")}
+    assert len(tiles) == 9  # 96 px in 32 px cells
     # an explicit tile of the same size upscales again (the cache keys on what was asked) and gives the same photo
     explicit = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2, tile=32), faces=[face])
     assert np.array_equal(auto.photo.pixels, explicit.photo.pixels)
@@ -212,7 +247,7 @@ def test_an_automatic_tile_that_runs_out_of_memory_steps_down(session, monkeypat
     from engine.errors import DeviceOutOfMemory
     from engine.upscale import memory
 
-    monkeypatch.setattr(memory, "_chosen", {"cpu:0": 384})
+    monkeypatch.setattr(memory, "_chosen", {"cpu:0:compact": 384})
     up = session.upscaler()
     real, tried = up.upscale, []
 
@@ -228,13 +263,44 @@ def test_an_automatic_tile_that_runs_out_of_memory_steps_down(session, monkeypat
     out = session.restore_photo(photo, RestoreOptions(steps=1, upscale=2), faces=[face], callback=seen.append)
     assert out.photo.pixels.shape[:2] == (192, 192)
     assert tried == [384, 256, 128] and memory.auto_tile("cpu") == 128  # and it stays down for the session
+    assert "cpu:0:quality" not in memory._chosen  # only the model that ran out steps down
     assert any("128 px tiles" in p.message for p in seen if p.stage == "upscale")
     # a tile the user chose is not second-guessed: a clear error instead
     with pytest.raises(DeviceOutOfMemory, match="256 px tiles"):
         session.restore_photo(photo, RestoreOptions(steps=1, upscale=2, tile=256), faces=[face])
     # and a failure that is not about memory is not retried
-    monkeypatch.setattr(memory, "_chosen", {"cpu:0": 384})
+    monkeypatch.setattr(memory, "_chosen", {"cpu:0:compact": 384})
     monkeypatch.setattr(up, "upscale", lambda *a, **k: (_ for _ in ()).throw(ValueError("a bug")))
     session._background_cache = None
     with pytest.raises(ValueError, match="a bug"):
         session.restore_photo(photo, RestoreOptions(steps=1, upscale=2), faces=[face])
+
+
+def test_the_compact_models_tiles_are_the_untiled_result():
+    # its 34 px of context covers the network's whole reach, so tiles need no cross-fade and change nothing
+    from engine.upscale.model import Upscaler
+    from engine.upscale.weights import compact_path
+
+    up = Upscaler(compact_path())
+    assert up.context >= up.net.receptive_radius == 34 and up.overlap == 0
+    image = cv2_face(150, 130)
+    whole = up.upscale(image, 2, tile=1024).astype(int)
+    tiled = up.upscale(image, 2, tile=48).astype(int)
+    assert np.abs(tiled - whole).max() <= 1  # within 1/255 (float rounding only)
+    short = up.upscale(image, 2, tile=48, context=8).astype(int)
+    assert np.abs(short - whole).max() > 1  # too little context does show at the seams
+
+
+def cv2_face(h, w):
+    import cv2
+
+    return cv2.resize(face_like(96, seed=5), (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def test_progress_moves_within_a_single_tile(session):
+    up = session.upscaler("compact")
+    seen = []
+    up.upscale(cv2_face(40, 40), 4, tile=256, callback=seen.append)
+    steps = [p.step for p in seen]
+    assert len({p.total for p in seen}) == 1 and steps == sorted(steps)
+    assert len(steps) >= 3 and 0 < steps[0] < seen[0].total and steps[-1] == seen[0].total  # one tile, in parts

@@ -154,8 +154,11 @@ def test_the_committed_compact_upscaler_is_the_pinned_conversion():
     from engine.upscale.model import Upscaler
     from engine.upscale.ncnn_convert import tensor_digest
 
+    from engine.upscale.weights import COMPACT_DIGEST, compact_path
+
     path = resources_dir() / "models" / "realesr-general-x4v3.safetensors"
-    assert tensor_digest(path) == "1cbcf6cd23b1066449be98bc7d1645cfbceba929b0b5dd233ab7194be6feb50b"
+    assert path == compact_path()
+    assert tensor_digest(path) == COMPACT_DIGEST == "1cbcf6cd23b1066449be98bc7d1645cfbceba929b0b5dd233ab7194be6feb50b"
     up = Upscaler(path)
     assert type(up.net).__name__ == "SRVGGNetCompact" and sum(p.numel() for p in up.net.parameters()) == 1_213_296
     assert (path.parent / "REALESRGAN-COMPACT-LICENSE.md").is_file()

@@ -13,7 +13,7 @@ def test_self_test_passes_on_this_checkout():
     lines = []
     report = run_self_test(device="cpu", echo=lines.append)
     assert report.ok, report.failure
-    assert {"load", "decode", "detect_align", "restore", "paste", "encode"} <= set(report.timings)
+    assert {"load", "decode", "detect_align", "restore", "paste", "encode", "upscale compact"} <= set(report.timings)
     assert lines[-1].startswith("self-test passed")
 
 

@@ -455,22 +455,24 @@ def test_identity_badge_and_its_setting(qtbot, window):
 
 def test_upscale_control_estimate_and_before_after_at_the_output_size(qtbot, window, tmp_path):
     from engine.cli.paths import resources_dir
-    from engine.upscale.ncnn_convert import build_rrdbnet, convert
-    from tests.engine.test_ncnn_convert import tiny_config, write_ncnn
+    from tests.engine.test_background_upscale import tiny_compact
 
-    window.controls.set_upscaler_available(True)
+    window.controls.set_backgrounds(["compact", "quality"])
+    assert window.controls.background.currentData() == "compact"  # the fast network is the default
+    assert [window.controls.background.itemData(i) for i in range(3)] == ["compact", "quality", "none"]
+    assert not window.controls.background.isEnabled()  # nothing to enlarge at x1
     window.open_path(str(resources_dir() / "samples" / "astronaut_low_quality.jpg"))
     wait_idle(qtbot, window)
-    # a tiny random RRDBNet stands in for Real-ESRGAN (its real speed is minutes per megapixel here)
-    param, bin_ = write_ncnn(build_rrdbnet(tiny_config()), tmp_path)
+    # a tiny random SRVGGNetCompact stands in for the compact model (seconds per megapixel even so)
     session = window.cache.session
-    session._upscaler_path = convert(param, bin_, tmp_path / "up.safetensors", config=tiny_config())
-    session._upscaler, session.upscale_rate = None, None
-    window.upscale_rate.pop(window.controls.device.currentData(), None)
+    session._upscaler_path = tiny_compact(tmp_path)
+    session._upscalers, session.upscale_rate = {}, {}
+    window.upscale_rate.pop(f"{window.controls.device.currentData()}/compact", None)
     window.controls.steps.setValue(1)
     window.controls.upscale.setCurrentIndex(window.controls.upscale.findData(2))
+    assert window.controls.background.isEnabled()
     assert "upscaling ×2: measured when it starts" in window.controls.estimate.text()
-    assert "upscale ×2 with Real-ESRGAN" in window.batch.settings_note.text()
+    assert "upscale ×2 with Real-ESRGAN compact" in window.batch.settings_note.text()
     labels = []
     shown = window.on_progress
     window.on_progress = lambda p: (shown(p), labels.append(window.progress_label.text()))
@@ -481,7 +483,7 @@ def test_upscale_control_estimate_and_before_after_at_the_output_size(qtbot, win
     assert window.result.before is not None and window.result.before.shape == out.shape  # slider: same size
     assert window._view_scale == 2.0
     assert "upscaling ×2 ≈" in window.controls.estimate.text() and "rough" not in window.controls.estimate.text()
-    assert any("Upscaling (Real-ESRGAN): tile" in t for t in labels)
+    assert any("Upscaling (Real-ESRGAN compact (general-x4v3)): tile" in t for t in labels)
     window.controls.upscale.setCurrentIndex(0)  # back to the original size: the view follows
     window.restore()
     wait_idle(qtbot, window)

