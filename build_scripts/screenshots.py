@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--upscale-photo", default=str(ROOT.parent / "shared" / "data" / "real-degraded-whole" /
                                                        "codeformer_01.jpg"))
     parser.add_argument("--skip-upscale", action="store_true",
-                        help="leave out 08-10 (Real-ESRGAN on real photos: several minutes on a CPU)")
+                        help="leave out 08-10 (the compact background network on real photos: a minute or two on a CPU)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     app = create_app()

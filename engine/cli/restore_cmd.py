@@ -60,8 +60,9 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
                         "(docs/UPSCALE.md); with --background none, any factor from 1 to 8")
     p.add_argument("--background", choices=["compact", "quality", "none", "realesrgan"], default="compact",
                    help="how --upscale enlarges the photo around the faces: compact (default: Real-ESRGAN's compact "
-                        "general model, seconds per megapixel on a CPU), quality (Real-ESRGAN x4plus: a little "
-                        "crisper, about 20x slower, minutes per megapixel on a CPU; 'realesrgan' is its old name) "
+                        "general model, under a minute per megapixel on a CPU), quality (Real-ESRGAN x4plus: a little "
+                        "crisper, about 18x slower, many minutes per megapixel on a CPU; 'realesrgan' is its old "
+                        "name) "
                         "or none (a plain Lanczos resize, instant)")
     p.add_argument("--tile", type=int, default=0,
                    help="upscaler tile size in input pixels: larger tiles repeat less context and run faster "

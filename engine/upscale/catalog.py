@@ -32,20 +32,26 @@ class BackgroundModel:
     # multiply-adds per input pixel (engine/upscale/model.py macs_per_pixel; a test keeps them equal): the rough
     # time estimate before a model has run scales from the restoration network's measured step by these
     macs_per_pixel: int
+    # side of the one-off timing probe before a session's first upscale: the compact model's time per pixel
+    # falls with the region's size (measured busy: 97 s/MP at 96 px, 58 at 192, 45 at 256, about 47 at 1 MP),
+    # so its probe is larger; x4plus's per-pixel time is flat enough at 48 px, where it already costs seconds
+    probe_side: int = 48
 
     def working_bytes_per_pixel(self, device_type: str) -> int:
         return self.cpu_bytes_per_pixel // 2 if device_type == "cuda" else self.cpu_bytes_per_pixel
 
 
-# the compact model's memory: measured 3,296 bytes per region pixel at a 1,092 px region (bench --upscale
-# peak RSS above input and output, docs/BENCHMARKS.md), rounded up
+# the compact model's memory: measured 669 bytes per region pixel for one 1,020 px region at x4 (583 MB at x2;
+# bench --upscale peak RSS above input and output, docs/BENCHMARKS.md), rounded up. Speeds: the same bench, one
+# run on this project's 2-core CPU while training ran beside it
 COMPACT = BackgroundModel("compact", "Real-ESRGAN compact (general-x4v3)", "realesr-general-x4v3.safetensors",
-                          "SRVGG", overlap=0, context=34, prepad=10, cpu_bytes_per_pixel=3_600,
-                          speed="about 20x faster than x4plus", macs_per_pixel=1_209_024)
+                          "SRVGG", overlap=0, context=34, prepad=10, cpu_bytes_per_pixel=1_000,
+                          speed="about 50 s per megapixel on a busy 2-core CPU, 1/18 of x4plus's time",
+                          macs_per_pixel=1_209_024, probe_side=192)
 # x4plus: measured 11,860 bytes for 788 px regions and 9,150 for one 276 px region (docs/BENCHMARKS.md)
 QUALITY = BackgroundModel("quality", "Real-ESRGAN x4plus", "realesrgan-x4plus.safetensors", "ESRGAN",
                           overlap=32, context=96, prepad=10, cpu_bytes_per_pixel=12_000,
-                          speed="slow: minutes per megapixel on a CPU", macs_per_pixel=17_926_848)
+                          speed="about 16 min per megapixel on a busy 2-core CPU", macs_per_pixel=17_926_848)
 MODELS = {m.name: m for m in (COMPACT, QUALITY)}
 DEFAULT = COMPACT.name
 # "realesrgan" was the only network choice before the compact model came: it meant x4plus

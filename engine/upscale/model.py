@@ -91,8 +91,10 @@ class Upscaler:
         Time is proportional to it (the network is convolutions at a fixed width)."""
         return processed_pixels(height, width, tile, self.overlap, self.context, self.prepad)
 
-    def measure_rate(self, side: int = 48) -> float:
-        """Seconds per processed pixel on this device, from one warm run on a side x side region."""
+    def measure_rate(self, side: int = 0) -> float:
+        """Seconds per processed pixel on this device, from one warm run on a side x side region (default: the
+        model's probe size)."""
+        side = side or self.model.probe_side
         x = torch.rand(1, 3, side, side, device=self.device)
         with torch.inference_mode():
             self._run(x[..., :16, :16])  # warm-up (allocator, kernels)

@@ -155,8 +155,8 @@ class Controls(QWidget):
         self.background.addItem("Plain resize (instant)", "none")
         self.background.setCurrentIndex(max(0, self.background.findData(keep)))
         self.background.blockSignals(False)
-        self.background.setToolTip("How the photo around the faces is enlarged. Fast (the default) takes seconds "
-                                   "per megapixel on a CPU; Quality is a little crisper and about 20 times "
+        self.background.setToolTip("How the photo around the faces is enlarged. Fast (the default) takes under a "
+                                   "minute per megapixel on a CPU; Quality is a little crisper and about 18 times "
                                    "slower; a plain resize is instant and soft."
                                    + ("" if "quality" in available else " Quality needs Real-ESRGAN x4plus "
                                       "(bash build_scripts/setup.sh installs it)."))
