@@ -87,7 +87,7 @@ class Controls(QWidget):
         self.background = QComboBox()
         self.set_backgrounds(["compact", "quality"])
         self.upscale.currentIndexChanged.connect(self._enable_background)
-        form.addRow("Background", self.background)
+        form.addRow("Upscaler", self.background)
         self._enable_background()
 
         self.estimate = QLabel("")
