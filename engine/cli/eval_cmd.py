@@ -31,6 +31,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-dists", action="store_true", help="skip DISTS")
     p.add_argument("--reuse-input", default="", metavar="JSON", help="celeba-test: take the degraded-input row "
                    "from an earlier run's JSON (same images, seed and settings; checked)")
+    p.add_argument("--reference", default="", metavar="NETS",
+                   help="celeba-test: also score general upscalers as reference rows (comma-separated: quality = "
+                        "Real-ESRGAN x4plus, compact): the degraded photo at 128 px enlarged x4, no face model")
     p.add_argument("--dists-limit", type=int, default=100, help="celeba-test: DISTS (slow at 512 px) on the first N "
                    "images, at the input and the default step count (0 = all)")
     p.add_argument("--batch", type=int, default=16, help="faces per network batch")
@@ -75,5 +78,6 @@ def run_photo_protocol(args: argparse.Namespace, steps) -> int:
     cfg = ProtocolConfig(eval_dir=args.hq, model=str(args.model or default_model_path()), steps=tuple(steps),
                          limit=args.limit, seed=args.seed, device=args.device, dists=not args.no_dists,
                          identity=not args.no_identity, batch=args.batch, dists_limit=args.dists_limit,
-                         reuse_input=args.reuse_input)
+                         reuse_input=args.reuse_input,
+                         references=tuple(r for r in args.reference.split(",") if r))
     return _report(evaluate_photos, markdown_table, cfg, args.out)

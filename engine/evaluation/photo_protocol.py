@@ -55,6 +55,10 @@ class ProtocolConfig:
     # the "degraded input" row from an earlier run's JSON with the same images, seed and DISTS subset: it does
     # not depend on the model, so a second model need not score it again
     reuse_input: str = ""
+    # reference rows from a general upscaler (engine/upscale/catalog.py names: quality = x4plus, compact): each
+    # degraded photo area-downscaled to 128 px and enlarged x4 back to 512, no face model at all. LPIPS alone
+    # rewards such output (issue #31): the row shows what a model must beat on DISTS and identity too
+    references: tuple[str, ...] = ()
 
 
 class Scorer:
@@ -162,6 +166,9 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
         rows.append({"name": f"{restorer.spec.defaults.sampler} {steps_label(steps)}", "steps": steps,
                      **scorer(outputs, gt, gt_desc, dists_on if steps == default_steps else 0),
                      "sec_per_face": sec})
+    for name in cfg.references:
+        check(cancel)
+        rows.append(reference_row(photos, name, degraded, gt, gt_desc, scorer, dists_on, callback, cancel))
     report(callback, "eval", len(cfg.steps), len(cfg.steps), "done")
     identity_images = common_identity(rows)
     return {"identity_images": identity_images, "protocol": f"{LEVEL} at {SIZE} px, whole-photo path", "config": {**asdict(cfg), "steps": list(cfg.steps)},
@@ -169,6 +176,26 @@ def evaluate_photos(cfg: ProtocolConfig, *, callback: Optional[ProgressCallback]
             "model": Path(cfg.model).name, "model_size": restorer.size,
             "device": str(restorer.device), "machine": f"{platform.machine()} {platform.processor()}".strip(),
             "published": PUBLISHED, "rows": rows}
+
+
+REFERENCE_SIDE = 128  # the general upscaler's input: the degraded photo at a quarter of the scoring size
+
+
+def reference_row(photos, background: str, degraded: list[np.ndarray], gt, gt_desc, scorer: Scorer, dists_on: int,
+                  callback=None, cancel=None) -> dict:
+    """A general upscaler as a face restorer: 512 -> 128 (area) -> x4 (the network) -> 512."""
+    import cv2
+
+    up = photos.upscaler(background)
+    outputs, t = [], time.perf_counter()
+    for i, img in enumerate(degraded):
+        check(cancel)
+        small = cv2.resize(img, (REFERENCE_SIDE, REFERENCE_SIDE), interpolation=cv2.INTER_AREA)
+        outputs.append(up.upscale(small, 4, tile=1024))
+        report(callback, "eval", i + 1, len(degraded), f"reference: {up.title}")
+    sec = (time.perf_counter() - t) / max(1, len(degraded))
+    return {"name": f"{up.title}, {REFERENCE_SIDE} px x4 (reference, no face model)", "steps": -1,
+            **scorer(outputs, gt, gt_desc, dists_on), "sec_per_face": sec}
 
 
 def markdown_table(result: dict) -> str:

@@ -199,3 +199,8 @@ def test_celeba_test_protocol_runs_the_whole_photo_path(tmp_path):
     assert again["rows"][0] == result["rows"][0]
     with pytest.raises(ValueError, match="other images"):
         evaluate_photos(with_(base, limit=2))
+    # a general upscaler as a reference row: 128 px enlarged x4 (the compact network, to stay fast)
+    ref = evaluate_photos(with_(base, steps=(), references=("compact",)))
+    assert [r["name"] for r in ref["rows"]][1].startswith("Real-ESRGAN compact")
+    assert ref["rows"][1]["steps"] == -1 and np.isfinite(ref["rows"][1]["lpips"])
+    assert ref["rows"][1]["lpips"] != ref["rows"][0]["lpips"]
