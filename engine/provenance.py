@@ -43,7 +43,7 @@ class Provenance:
     steps: int
     sampler: str
     seed: int
-    upscaler: str  # "" when the photo kept its size; "Real-ESRGAN x4plus", "Lanczos" otherwise
+    upscaler: str  # "" when the photo kept its size; the network's title (engine/upscale/catalog.py) or "Lanczos"
     upscale: float
     restored_at: str  # the date (ISO 8601, UTC): a day, not a time, so the same restoration gives the same bytes
     regions: tuple[RestoredRegion, ...] = field(default_factory=tuple)

@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
         self.runs = []
         self.pause = PauseToken()
         self.sec_per_step: dict = {}
-        self.upscale_rate: dict = {}  # device -> (Real-ESRGAN s per processed pixel, measured?)
+        self.upscale_rate: dict = {}  # "device/background" -> (s per processed pixel, measured?)
         self._view_scale = 1.0  # shown photo size / original size (an enlarged result is compared at its size)
         self.setAcceptDrops(True)
 
