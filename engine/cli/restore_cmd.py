@@ -62,8 +62,7 @@ def _common(p: argparse.ArgumentParser, single_steps: bool = True) -> None:
                    help="how --upscale enlarges the photo around the faces: compact (default: Real-ESRGAN's compact "
                         "general model, under a minute per megapixel on a CPU), quality (Real-ESRGAN x4plus: a little "
                         "crisper, about 18x slower, many minutes per megapixel on a CPU; 'realesrgan' is its old "
-                        "name) "
-                        "or none (a plain Lanczos resize, instant)")
+                        "name) or none (a plain Lanczos resize, instant)")
     p.add_argument("--tile", type=int, default=0,
                    help="upscaler tile size in input pixels: larger tiles repeat less context and run faster "
                         "but hold more memory (default 0: the largest that half the free memory allows)")

@@ -1,11 +1,12 @@
 """Choosing a background upscaler's tile from the memory that is free.
 
-Every tile also runs the overlap and context around it (docs/UPSCALE.md), so small tiles repeat much of the
-photo: for x4plus at 1 MP a 256 px tile runs 3.4x the photo's pixels, a 512 px tile 1.7x, at about the same time
-per processed pixel (the compact model's 34 px of context costs far less: 1.3x and 1.14x). Memory is what limits the tile: the network's working memory grows with the tile's region,
-dominated by its 64-channel feature maps at 4x resolution. So the tile is the largest that fits in a share of
-the free memory, chosen once per device and model for the process (the estimate shown before a run and the run itself
-use the same tile), and stepped down if it runs out of memory after all."""
+Every tile also runs the overlap and context around it (docs/UPSCALE.md), so small tiles repeat much of the photo:
+for x4plus at 1 MP a 256 px tile runs 3.4x the photo's pixels, a 512 px tile 1.7x, at about the same time per
+processed pixel (the compact model's 34 px of context costs far less: 1.3x and 1.14x). Memory is what limits the
+tile: the network's working memory grows with the tile's region, dominated by its 64-channel feature maps at 4x
+resolution. So the tile is the largest that fits in a share of the free memory, chosen once per device and model
+for the process (the estimate shown before a run and the run itself use the same tile), and stepped down if it runs
+out of memory after all."""
 
 from __future__ import annotations
 

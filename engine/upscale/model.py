@@ -76,6 +76,7 @@ class Upscaler:
     @property
     def title(self) -> str:
         return self.model.title
+
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         """One tile, padded as the original release pads it (reflect), the padding cropped off again."""
         p, s = self.prepad, self.scale

