@@ -170,7 +170,6 @@ def _check_upscaler(session, pixels: np.ndarray, say, timed, report) -> None:
     small crop of the sample by 2: the compact default always, x4plus where it is installed."""
     from .pipeline import to_8bit
     from .upscale import weights
-    from .upscale.ncnn_convert import tensor_digest
 
     crop = np.ascontiguousarray(to_8bit(pixels)[:32, :32])
     for name in ("compact", "quality"):
@@ -178,9 +177,7 @@ def _check_upscaler(session, pixels: np.ndarray, say, timed, report) -> None:
             say("  upscaler (x4plus): not installed (--background quality needs it; compact is the default)")
             continue
         upscaler = timed(f"upscaler {name}", lambda: session.upscaler(name))
-        ok = (tensor_digest(upscaler.path) == weights.COMPACT_DIGEST if name == "compact"
-              else weights.verify(upscaler.path))
-        if not ok:
+        if not weights.verify(upscaler.path, name):
             raise SelfTestFailure(f"the {name} upscaler's weights do not match their pinned digest: {upscaler.path}")
         out = timed(f"upscale {name}", lambda: upscaler.upscale(crop, 2))
         if out.shape != (64, 64, 3) or float(out.std()) < 1.0:

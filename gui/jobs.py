@@ -60,6 +60,7 @@ class RestoredPhoto:
     steps: int
     before: Optional[object] = None  # the original at the result's size, when enlarged (for the slider)
     upscale_rate: Optional[float] = None  # measured s per processed pixel of the background network, after an upscale
+    background: str = ""  # the background network that rate belongs to (the job's, not the controls' now)
 
 
 def before_at_output_size(photo: Photo, result: PhotoResult):
@@ -115,7 +116,8 @@ def restore_job(cache: SessionCache, key: SessionKey, opened: OpenedPhoto, optio
         result = session.restore_photo(opened.photo, options, faces=faces, callback=callback, cancel=cancel)
         return RestoredPhoto(result, time.perf_counter() - t, options.steps or session.restorer.spec.defaults.steps,
                              before_at_output_size(opened.photo, result),
-                             session.upscale_rate.get(options.background) if options.network_upscale else None)
+                             session.upscale_rate.get(options.background) if options.network_upscale else None,
+                             options.background)
     return job
 
 

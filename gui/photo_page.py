@@ -149,8 +149,8 @@ class PhotoController:
         else:
             self.w.view.set_after(to_pixmap(restored.result.photo.pixels))
         if restored.upscale_rate is not None:
-            v = self.w.controls.values()
-            self.w.upscale_rate[f"{v['device']}/{v['background']}"] = (restored.upscale_rate, True)
+            device = self.w.controls.device.currentData()
+            self.w.upscale_rate[f"{device}/{restored.background}"] = (restored.upscale_rate, True)
         crops = [f.before for f in restored.result.faces]
         afters = [f.after for f in restored.result.faces]
         if self.w.opened and len(crops) == len(self.w.opened.crops):

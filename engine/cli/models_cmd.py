@@ -83,10 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "verify" and not args.names:
         from ..upscale import weights
 
-        from ..upscale.ncnn_convert import tensor_digest
-
         compact = weights.compact_path()
-        ok = compact.is_file() and tensor_digest(compact) == weights.COMPACT_DIGEST
+        ok = compact.is_file() and weights.verify(compact, "compact")
         print(f"compact upscaler: {'ok' if ok else 'MISSING' if not compact.is_file() else 'DIGEST MISMATCH'}")
         if not ok:
             return 1

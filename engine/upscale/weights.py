@@ -142,8 +142,11 @@ def ensure_background(name: str) -> Path:
     return ensure_upscaler()
 
 
-def verify(path: Path) -> bool:
-    """True when the file holds exactly the tensors our conversion of the pinned wheel produces."""
+def verify(path: Path, background: str = "quality") -> bool:
+    """True when the file holds exactly the tensors of that background model's pinned conversion (x4plus: of the
+    pinned wheel; compact: the committed file)."""
+    from .catalog import COMPACT, background_model
     from .ncnn_convert import tensor_digest
 
-    return tensor_digest(Path(path)) == CONVERTED_DIGEST
+    expected = COMPACT_DIGEST if background_model(background) is COMPACT else CONVERTED_DIGEST
+    return tensor_digest(Path(path)) == expected
