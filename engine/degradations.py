@@ -30,6 +30,10 @@ class DegradationRanges:
     halftone_prob: float = 0.0  # a rotated dot screen, as in a printed and rescanned photo
     scratch_prob: float = 0.0  # scratches, dust specks and creases across the picture
     tone_prob: float = 0.0  # sepia / cyanotype / faded colour, applied to the clean target too
+    # probability of running the blur-downscale-noise-JPEG chain at twice the crop's size (the crop enlarged,
+    # degraded with the same ranges, area-reduced back): what a 512 px photo degraded by the same recipe looks
+    # like once aligned to a 256 px crop, i.e. the peers' protocol as a 256 px model sees it (0 = off)
+    double_scale_prob: float = 0.0
 
     @property
     def old_photo(self) -> bool:
@@ -45,7 +49,13 @@ TRAIN = DegradationRanges((0.1, 4.0), (1.0, 6.0), (0.0, 15.0), (40, 95), aniso_p
 # damage. Probabilities are per sample; most samples still get only the GFPGAN chain.
 WIDE = DegradationRanges((0.1, 10.0), (0.8, 8.0), (0.0, 20.0), (60, 100), aniso_prob=0.5, gray_prob=0.1,
                          grain_prob=0.15, halftone_prob=0.08, scratch_prob=0.2, tone_prob=0.2)
-TRAIN_RANGES = {"narrow": TRAIN, "wide": WIDE}
+# wide, with half the samples degraded at twice the crop's size: a 256 px model trained on `wide` alone sees
+# every input as if the damage had been done at 256 px, twice as harsh as GFPGAN's recipe done at 512 px (the
+# peers' protocol) once aligned to the crop, and smooths mild faces away (docs/TRAINING.md, v7)
+MIXED = DegradationRanges(WIDE.blur_sigma, WIDE.downscale, WIDE.noise, WIDE.jpeg, aniso_prob=WIDE.aniso_prob,
+                          gray_prob=WIDE.gray_prob, grain_prob=WIDE.grain_prob, halftone_prob=WIDE.halftone_prob,
+                          scratch_prob=WIDE.scratch_prob, tone_prob=WIDE.tone_prob, double_scale_prob=0.5)
+TRAIN_RANGES = {"narrow": TRAIN, "wide": WIDE, "mixed": MIXED}
 # Evaluation levels. moderate and severe are exactly GPU-NOTES.md's protocol so numbers compare.
 LEVELS: dict[str, DegradationRanges] = {
     "mild": DegradationRanges((0.5, 1.5), (1.5, 2.0), (1.0, 5.0), (70, 90)),
@@ -86,6 +96,7 @@ class DegradationParams:
     tone: int = -1  # index into TONES (-1 = none)
     tone_strength: float = 0.0
     damage_seed: int = 0
+    work_scale: int = 1  # the chain runs at this multiple of the image's size (see double_scale_prob)
 
 
 def sample_params(ranges: DegradationRanges, rng: np.random.Generator) -> DegradationParams:
@@ -118,6 +129,8 @@ def _old_photo_params(ranges: DegradationRanges, rng: np.random.Generator) -> di
     if rng.random() < ranges.tone_prob:
         out["tone"] = int(rng.integers(0, len(TONES)))
         out["tone_strength"] = float(rng.uniform(0.5, 1.0))
+    if ranges.double_scale_prob and rng.random() < ranges.double_scale_prob:  # drawn last: wide keeps its samples
+        out["work_scale"] = 2
     return out
 
 
@@ -218,9 +231,8 @@ def _scratches(x: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarra
     return x * (1.0 - bright[..., None]) + bright[..., None] * 0.95 - dark[..., None] * x * 0.85
 
 
-def apply(image: np.ndarray, p: DegradationParams) -> np.ndarray:
-    """Degrade an RGB uint8 image; returns RGB uint8 of the same size. A tone in `p` is not applied here:
-    it belongs to both sides of a pair (degrade_pair)."""
+def _chain(image: np.ndarray, p: DegradationParams) -> np.ndarray:
+    """GFPGAN's chain: blur, downscale, noise, JPEG, and back to the image's size (RGB uint8 in and out)."""
     h, w = image.shape[:2]
     x = image.astype(np.float32) / 255.0
     x = cv2.filter2D(x, -1, gaussian_kernel(p.sigma_x, p.sigma_y, p.theta), borderType=cv2.BORDER_REFLECT_101)
@@ -235,7 +247,18 @@ def apply(image: np.ndarray, p: DegradationParams) -> np.ndarray:
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     x8 = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
-    x8 = cv2.resize(x8, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(x8, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def apply(image: np.ndarray, p: DegradationParams) -> np.ndarray:
+    """Degrade an RGB uint8 image; returns RGB uint8 of the same size. A tone in `p` is not applied here:
+    it belongs to both sides of a pair (degrade_pair)."""
+    h, w = image.shape[:2]
+    if p.work_scale != 1:
+        big = cv2.resize(image, (w * p.work_scale, h * p.work_scale), interpolation=cv2.INTER_CUBIC)
+        x8 = cv2.resize(_chain(big, p), (w, h), interpolation=cv2.INTER_AREA)
+    else:
+        x8 = _chain(image, p)
     if p.grain or p.halftone or p.scratches:
         rng = np.random.default_rng(p.damage_seed)
         x = x8.astype(np.float32) / 255.0

@@ -17,6 +17,9 @@ class UNetConfig:
     head_channels: int = 32
     dropout: float = 0.0
     patch_size: int = 1  # >1: pixel-unshuffle stem / pixel-shuffle head, cuts cost at full resolution
+    # >0: a detail branch of this width at half the patch (twice the UNet's top resolution), which sees the
+    # input pixels there and adds to the head's output; 0 = none (every model before v7)
+    detail_channels: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "channel_mult", tuple(int(m) for m in self.channel_mult))
@@ -25,6 +28,10 @@ class UNetConfig:
                      "head_channels", "patch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"UNetConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.detail_channels < 0:
+            raise ValueError(f"UNetConfig.detail_channels must be >= 0, got {self.detail_channels}")
+        if self.detail_channels and self.patch_size % 2:
+            raise ValueError(f"a detail branch works at half the patch: patch_size must be even, got {self.patch_size}")
         if not self.channel_mult:
             raise ValueError("UNetConfig.channel_mult must not be empty")
         factor = self.patch_size * 2 ** (len(self.channel_mult) - 1)
@@ -62,6 +69,11 @@ PRESETS: dict[str, UNetConfig] = {
     # carry over exactly (engine/network/transfer.py)
     "head256": UNetConfig(image_size=256, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
                           attention_resolutions=(8,), head_channels=32, patch_size=4),
+    # head256 plus a 32-channel detail branch at 128 px (engine/network/unet.py): the 4x4 stem alone squeezes
+    # each 4x4 patch (48 values) through 32 channels and loses fine detail even on a clean face (measured: v6 on
+    # undegraded eval faces, identity 0.196, PSNR 30.0). head256 weights carry over exactly (transfer.py)
+    "head256d": UNetConfig(image_size=256, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
+                           attention_resolutions=(8,), head_channels=32, patch_size=4, detail_channels=32),
     # the device kit's default (docs/DEVICE.md): 23 M parameters behind a 2x2 pixel-unshuffle stem, 15.5 GFLOPs
     # per forward pass, a third of "base", so a 9-minute GPU run can see over a million images
     "gpu": UNetConfig(image_size=128, base_channels=64, channel_mult=(1, 2, 3, 4), num_res_blocks=2,

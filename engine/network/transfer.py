@@ -1,4 +1,5 @@
-"""Carry a trained network's weights to the same network behind a larger pixel-unshuffle patch.
+"""Carry a trained network's weights to the same network behind a larger pixel-unshuffle patch, or to the same
+network with a detail branch added (config.py's detail_channels).
 
 Every layer between the stem and the head works on the unshuffled grid, so a network at image size S and
 patch p and one at size kS and patch kp have identical inner layers. Only the stem's input channels and the
@@ -6,6 +7,9 @@ head's output channels differ; they are mapped so that the new network, given an
 (nearest), computes exactly what the old one computes on the original, and returns its output upsampled the
 same way. On any other image it sees each k x k block through its mean. A warm start, not a new model: the
 extra resolution has to be learnt.
+
+A detail branch ends in a zero-initialised layer, so a network that gains one computes exactly what it computed
+before; its branch keeps the new network's fresh initialisation and is learnt from there.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ from .config import UNetConfig
 STEM, HEAD = "stem.weight", "head.2"
 
 
+DETAIL = "detail_"  # the detail branch's parameters: detail_in, detail_block, detail_out
+
+
 def patch_factor(old: UNetConfig, new: UNetConfig) -> int:
-    """k such that `new` is `old` behind a k times larger patch; raises ValueError when it is not."""
+    """k such that `new` is `old` behind a k times larger patch (and perhaps with a detail branch `old` lacks);
+    raises ValueError when it is not."""
     k = new.patch_size // old.patch_size
-    same = {**old.to_dict(), "image_size": new.image_size, "patch_size": new.patch_size} == new.to_dict()
+    gains_detail = not old.detail_channels and new.detail_channels and k == 1
+    same = {**old.to_dict(), "image_size": new.image_size, "patch_size": new.patch_size,
+            "detail_channels": new.detail_channels if gains_detail else old.detail_channels} == new.to_dict()
     if not same or k < 1 or new.patch_size != k * old.patch_size or new.image_size != k * old.image_size:
         raise ValueError(f"a different network ({old}) than this run ({new}): they differ beyond the patch size")
     return k
@@ -37,9 +47,14 @@ def _expanded_index(channels: int, old_patch: int, k: int) -> torch.Tensor:
     return torch.tensor(idx)
 
 
-def carry_state(state: dict, old: UNetConfig, new: UNetConfig) -> dict:
-    """`state` (the old network's state dict) rewritten for the new network's config."""
+def carry_state(state: dict, old: UNetConfig, new: UNetConfig, fresh: dict | None = None) -> dict:
+    """`state` (the old network's state dict) rewritten for the new network's config. `fresh`: the new
+    network's own state dict, whose detail branch is kept when the old network has none."""
     k = patch_factor(old, new)
+    if new.detail_channels and not old.detail_channels:
+        if fresh is None:
+            raise ValueError("the new network adds a detail branch: pass its own state (fresh) to start it from")
+        return {**dict(state), **{n: v for n, v in fresh.items() if n.startswith(DETAIL)}}
     if k == 1:
         return dict(state)
     out = dict(state)

@@ -140,11 +140,20 @@ class UNet(nn.Module):
                     res *= 2
                 self.up.append(Stage(*blocks))
         self.head = nn.Sequential(_norm(ch), nn.SiLU(), _zero(nn.Conv2d(ch, c.out_channels * p2, 3, padding=1)))
+        if c.detail_channels:
+            # the detail branch: the input at half the patch beside the top features (nearest-upsampled), one
+            # residual block, and a zero-initialised output, so a network that gains it starts as it was
+            q, dc = c.patch_size // 2, c.detail_channels
+            self.detail_in = nn.Conv2d(c.in_channels * q * q + ch, dc, 3, padding=1)
+            self.detail_block = ResBlock(dc, dc, emb_dim, c.dropout)
+            self.detail_out = nn.Sequential(_norm(dc), nn.SiLU(), _zero(nn.Conv2d(dc, c.out_channels * q * q, 3,
+                                                                                  padding=1)))
 
     def forward(self, x: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
         """x: (B, in_channels, S, S); level: (B,) continuous time level (I2SB: 1000 * t)."""
         c = self.config
         emb = self.time_embed(timestep_embedding(level, c.base_channels).to(x.dtype))
+        pixels = x
         if c.patch_size > 1:
             x = F.pixel_unshuffle(x, c.patch_size)
         h = self.stem(x)
@@ -158,6 +167,12 @@ class UNet(nn.Module):
         out = self.head(h)
         if c.patch_size > 1:
             out = F.pixel_shuffle(out, c.patch_size)
+        if c.detail_channels:
+            q = c.patch_size // 2
+            d = torch.cat([F.pixel_unshuffle(pixels, q) if q > 1 else pixels,
+                           F.interpolate(h, scale_factor=2.0, mode="nearest")], dim=1)
+            d = self.detail_out(self.detail_block(self.detail_in(d), emb))
+            out = out + (F.pixel_shuffle(d, q) if q > 1 else d)
         return out
 
 

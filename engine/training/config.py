@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from ..degradations import TRAIN_RANGES
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -15,7 +17,9 @@ class TrainConfig:
     hashing: str = "none"  # vanilla I2SB: better than cat at our scale (docs/ABLATION.md)
     preset: str = "small"
     image_size: int = 128
-    degradation: str = "narrow"  # training range: narrow (GPU-NOTES) | wide (GFPGAN's, plus old-photo damage)
+    # training range: narrow (GPU-NOTES) | wide (GFPGAN's, plus old-photo damage) | mixed (wide, half of it done
+    # at twice the crop's size, as the peers' 512 px protocol reaches a 256 px model)
+    degradation: str = "narrow"
     beta_max: float = 0.3
     ot_ode: bool = False
     batch: int = 16  # global batch (split across DDP processes)
@@ -66,7 +70,7 @@ class TrainConfig:
         choices = {"objective": ("bridge", "regression"), "param": ("eps", "x0", "precond"),
                    "time_sampling": ("uniform", "steps"), "pixel_loss": ("auto", "l1", "mse"),
                    "data_path": ("auto", "batched", "per-sample"),
-                   "schedule": ("steps", "time"), "degradation": ("narrow", "wide"),
+                   "schedule": ("steps", "time"), "degradation": tuple(TRAIN_RANGES),
                    "gan_loss": ("hinge", "ns")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

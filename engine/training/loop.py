@@ -190,14 +190,15 @@ class Trainer:
             self.net = torch.compile(self.net)
 
     def _init_from(self, path: Path) -> None:
-        """Start from another model's weights (same architecture, or the same behind a larger patch); EMA
-        starts from them too."""
+        """Start from another model's weights (same architecture, the same behind a larger patch, or the same
+        without a detail branch); EMA starts from them too."""
         from ..io.checkpoints import load_checkpoint
         from ..network.transfer import carry_state
 
         other, spec = load_checkpoint(path, self.device)
         # the same network, or the same behind a larger patch (a 128 px model starting a 256 px one)
-        self.model.load_state_dict(carry_state(other.state_dict(), spec.network, self.model.config))
+        self.model.load_state_dict(carry_state(other.state_dict(), spec.network, self.model.config,
+                                               fresh=self.model.state_dict()))
         self.init_provenance = {"file": path.name, **{k: spec.provenance.get(k) for k in (
             "steps", "images_seen", "wall_time_s", "hardware", "git_commit")}, "param": spec.bridge.param}
 

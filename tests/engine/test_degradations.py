@@ -43,3 +43,28 @@ def test_kernel_normalised_and_gray():
     assert (out[..., 0] == out[..., 1]).all()
     with pytest.raises(ValueError):
         d.get_level("extreme")
+
+
+def test_mixed_range_runs_half_its_chains_at_twice_the_size():
+    import cv2
+    from dataclasses import replace
+
+    wide = [d.sample_params(d.train_ranges("wide"), np.random.default_rng(i)) for i in range(200)]
+    mixed = [d.sample_params(d.train_ranges("mixed"), np.random.default_rng(i)) for i in range(200)]
+    assert all(p.work_scale == 1 for p in wide)
+    # drawn after everything else: a mixed sample is the wide one, sometimes at twice the size
+    assert all(replace(m, work_scale=1) == w for m, w in zip(mixed, wide))
+    assert 70 < sum(p.work_scale == 2 for p in mixed) < 130
+
+    img = face_like(64, seed=3)
+    p = replace(d.sample_params(d.get_level("celeba-test"), np.random.default_rng(5)), sigma_x=3.0, sigma_y=3.0,
+                downscale=4.0, noise=8.0, jpeg=70)
+    big = cv2.resize(img, (128, 128), interpolation=cv2.INTER_CUBIC)
+    by_hand = cv2.resize(d.apply(big, p), (64, 64), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(d.apply(img, replace(p, work_scale=2)), by_hand)
+
+    def error(x):
+        return float(np.abs(x.astype(np.float32) - img.astype(np.float32)).mean())
+
+    # the same damage done at twice the size is milder once brought to the crop's size
+    assert error(d.apply(img, replace(p, work_scale=2))) < 0.8 * error(d.apply(img, p))
