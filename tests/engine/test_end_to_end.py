@@ -5,7 +5,6 @@ import pytest
 
 from engine.cli.paths import default_model_path
 from engine.faces.align import align_face
-from engine.faces.paste import face_mask
 from engine.io.images import read_image
 from tests.conftest import shared_data
 
@@ -33,8 +32,12 @@ def seam_score(before: np.ndarray, after: np.ndarray, face, template) -> float:
 
     A visible seam is a step in the change image exactly where the mask falls off, so it raises the
     band's gradient above what restoration itself changes inside the face. The band is the face-shaped
-    mask's (paste_faces with the model's template)."""
-    mask = cv2.warpAffine(face_mask(template.size, template.points), face.inverse, (before.shape[1], before.shape[0]))
+    mask's (paste_faces with the model's template: the face oval of a tight crop, the soft-edged square of a
+    whole-head one)."""
+    from engine.faces.paste import _cached_face_mask
+
+    blend = _cached_face_mask(template.size, tuple(map(tuple, template.points)), template.whole_head)
+    mask = cv2.warpAffine(blend, face.inverse, (before.shape[1], before.shape[0]))
     band, inner = (mask > 0.02) & (mask < 0.98), mask >= 0.98
     diff = after.astype(np.float32).mean(axis=2) - before.astype(np.float32).mean(axis=2)
     gy, gx = np.gradient(diff)
@@ -62,8 +65,8 @@ def test_real_photo_restored_in_place(session, name):
         w, h = x2 - x1, y2 - y1
         far[max(0, int(y1 - h)):int(y2 + h), max(0, int(x1 - w)):int(x2 + w)] = False
     assert np.array_equal(out[far], photo.pixels[far])
-    # no seam along any face's mask border: measured with the face-shaped mask on these four photos at the
-    # default 8 steps: per-face scores 0.39-1.08, per-photo means 0.58-0.69; a seam would stand well above 1
+    # no seam along any face's blend border (the model's own mask): with v5's face oval on these four photos at
+    # the default 8 steps, per-face scores 0.39-1.08 and per-photo means 0.58-0.69; a seam would stand well above 1
     template = session.restorer.spec.template
     scores = [seam_score(photo.pixels, out, align_face(photo.pixels, f.face.landmarks, template), template)
               for f in result.faces]
