@@ -45,7 +45,8 @@ def test_faces_dlib_cannot_describe_are_unknown(session, sample_crop):
     flat = np.full_like(sample_crop, 128)
     assert meter.describe(flat) is None
     assert meter.distance(sample_crop, flat).verdict == "unknown"
-    tiny = sample_crop[::10, ::10]  # a 13 px face: nothing for dlib's 150 px chip to describe
+    step = 10 * sample_crop.shape[0] // 128  # 10 for a 128 px crop, 20 for the 256 px whole-head one
+    tiny = sample_crop[::step, ::step]  # a 13 px crop: nothing for dlib's 150 px chip to describe
     assert meter.distance(tiny, tiny).verdict == "unknown"
 
 
@@ -66,12 +67,11 @@ def test_switched_off_nothing_is_computed(session):
 
 @pytest.mark.skipif(not (SHARED_DATA / "utkface-aligned-200" / "eval").is_dir(), reason="shared faces not available")
 def test_different_people_are_further_apart_than_a_person_and_their_degraded_self():
-    from engine.cli.paths import default_model_path
     from engine.degradations import degrade_for_eval
-    from engine.io.checkpoints import read_spec
+    from engine.modelspec import TIGHT_128
     from engine.training.data import load_faces
 
-    template = read_spec(default_model_path()).template
+    template = TIGHT_128  # the faces are UTKFace crops in the tight 128 px alignment, whatever the default model is
     faces = load_faces(SHARED_DATA / "utkface-aligned-200" / "eval", template.size, limit=6)
     meter = IdentityMeter(template)
     same = [meter.distance(f, degrade_for_eval(f, "mild", seed=0, index=i)).distance for i, f in enumerate(faces)]
