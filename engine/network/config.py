@@ -71,7 +71,8 @@ PRESETS: dict[str, UNetConfig] = {
                           attention_resolutions=(8,), head_channels=32, patch_size=4),
     # head256 plus a 32-channel detail branch at 128 px (engine/network/unet.py): the 4x4 stem alone squeezes
     # each 4x4 patch (48 values) through 32 channels and loses fine detail even on a clean face (measured: v6 on
-    # undegraded eval faces, identity 0.196, PSNR 30.0). head256 weights carry over exactly (transfer.py)
+    # undegraded eval faces, identity 0.196, PSNR 30.0; the training degradation's scale was the larger cause, see
+    # TRAINING.md, v7). head256 weights carry over exactly (transfer.py)
     "head256d": UNetConfig(image_size=256, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
                            attention_resolutions=(8,), head_channels=32, patch_size=4, detail_channels=32),
     # the device kit's default (docs/DEVICE.md): 23 M parameters behind a 2x2 pixel-unshuffle stem, 15.5 GFLOPs
