@@ -11,7 +11,7 @@ Images are RGB uint8 HxWx3. Random parameters are drawn first (`sample_params`) 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -52,9 +52,7 @@ WIDE = DegradationRanges((0.1, 10.0), (0.8, 8.0), (0.0, 20.0), (60, 100), aniso_
 # wide, with half the samples degraded at twice the crop's size: a 256 px model trained on `wide` alone sees
 # every input as if the damage had been done at 256 px, twice as harsh as GFPGAN's recipe done at 512 px (the
 # peers' protocol) once aligned to the crop, and smooths mild faces away (docs/TRAINING.md, v7)
-MIXED = DegradationRanges(WIDE.blur_sigma, WIDE.downscale, WIDE.noise, WIDE.jpeg, aniso_prob=WIDE.aniso_prob,
-                          gray_prob=WIDE.gray_prob, grain_prob=WIDE.grain_prob, halftone_prob=WIDE.halftone_prob,
-                          scratch_prob=WIDE.scratch_prob, tone_prob=WIDE.tone_prob, double_scale_prob=0.5)
+MIXED = replace(WIDE, double_scale_prob=0.5)
 TRAIN_RANGES = {"narrow": TRAIN, "wide": WIDE, "mixed": MIXED}
 # Evaluation levels. moderate and severe are exactly GPU-NOTES.md's protocol so numbers compare.
 LEVELS: dict[str, DegradationRanges] = {

@@ -34,11 +34,6 @@ UNKNOWN_REASON = ("dlib could not describe this face, so its identity was not me
                   "eyes are not where the model's template puts them")
 
 
-def _eye_span(template) -> float:
-    (lx, ly), (rx, ry) = template.points[0], template.points[1]
-    return float(np.hypot(rx - lx, ry - ly))
-
-
 @dataclass(frozen=True)
 class IdentityReading:
     distance: Optional[float]  # None: dlib could not describe one of the two faces
@@ -145,7 +140,7 @@ class IdentityMeter:
         side = min(face.shape[:2])
         if template is not None and template.whole_head:
             # judge the size of the face's tight region as it is in the input, before it is resampled
-            side *= _eye_span(template) / template.size / (_eye_span(TIGHT_128) / TIGHT_128.size)
+            side *= template.eye_span / TIGHT_128.eye_span
             face, template = to_tight_crop(face, template), TIGHT_128.scaled(TIGHT_SIZE)
         h, w = face.shape[:2]
         if side < 16 or float(face.std()) < 2.0:  # too small, or a flat patch: no face to describe

@@ -36,11 +36,13 @@ GROUPS = 5
 
 
 def through(photos: PhotoRestorer, images, options: RestoreOptions, restore: bool) -> list[np.ndarray]:
+    """Each photo restored as the app restores it, or (restore=False) aligned and pasted back unrestored."""
+    if restore:
+        return [photos.restore_photo(Photo(pixels=img), options).photo.pixels for img in images]
     out = []
     for img in images:
         prep = photos.prepare(Photo(pixels=img), options)
-        crops = photos.restore_crops(prep.crops, prep.seeds, options) if restore else prep.crops
-        out.append(photos.finish(prep, crops, options).photo.pixels)
+        out.append(photos.finish(prep, prep.crops, options).photo.pixels)
     return out
 
 
@@ -48,7 +50,7 @@ def distances(row: dict) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in row["identity_per_image"]], float)
 
 
-def study(model: str, gt, degraded, limit: int) -> dict:
+def study(model: str, gt, degraded) -> dict:
     restorer = Restorer(model, device="cpu")
     photos = PhotoRestorer(restorer, get_detector("mtcnn"))
     head = restorer.spec.template if restorer.spec.template.whole_head else HEAD_REFERENCE
@@ -90,7 +92,7 @@ def main() -> None:
     args = ap.parse_args()
     gt = list(load_faces(Path(args.eval_dir), SIZE, args.limit or None))
     degraded = [degrade_for_eval(img, LEVEL, seed=0, index=i) for i, img in enumerate(gt)]
-    results = [study(m, gt, degraded, args.limit) for m in args.models]
+    results = [study(m, gt, degraded) for m in args.models]
     print(markdown(results))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1, default=lambda v: None) + "\n")
