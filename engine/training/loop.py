@@ -313,8 +313,21 @@ class Trainer:
         if self.perceptual is None:
             return out
         k = max(1, round(face.shape[0] * self.cfg.perceptual_share))
-        out[:k] = self.cfg.perceptual * self.perceptual(face[:k], hq[:k]).reshape(-1)
+        face, hq = self._perceptual_patch(face[:k], hq[:k])
+        out[:k] = self.cfg.perceptual * self.perceptual(face, hq).reshape(-1)
         return out
+
+    def _perceptual_patch(self, face: torch.Tensor, hq: torch.Tensor):
+        """The same random square of both (one per step and rank, drawn from the seed, so a resumed run sees
+        the patches an uninterrupted one would); the whole faces when `perceptual_crop` is 0."""
+        size = self.cfg.perceptual_crop
+        h, w = face.shape[-2:]
+        if not size or size >= min(h, w):
+            return face, hq
+        g = torch.Generator().manual_seed((self.cfg.seed * 1_000_003 + self.step) * 64 + self.rank)
+        y = int(torch.randint(0, h - size + 1, (1,), generator=g))
+        x = int(torch.randint(0, w - size + 1, (1,), generator=g))
+        return face[..., y:y + size, x:x + size], hq[..., y:y + size, x:x + size]
 
     def train_step(self, sampler: PairSampler) -> dict:
         cfg = self.cfg
