@@ -33,6 +33,11 @@ def _cached_face_mask(size: int, points: tuple, whole_head: bool = False) -> np.
     return mask
 
 
+def blend_mask(template, size: int) -> np.ndarray:
+    """The mask a face restored in `template`'s alignment is blended back through at `size` px (read-only)."""
+    return _cached_face_mask(size, tuple(map(tuple, template.scaled(size).points)), template.whole_head)
+
+
 def face_mask(size: int, points, feather: float = 0.18) -> np.ndarray:
     """size x size float mask shaped like the face: a soft oval through forehead, cheeks and chin, placed by
     the template's 5 points (eyes, nose, mouth corners), times the square feather so it never reaches the
@@ -132,8 +137,7 @@ def paste_faces(image: np.ndarray, faces: list[AlignedFace], restored: list[np.n
     for face, crop in zip(faces, restored):
         size = crop.shape[0]
         if size not in masks:
-            masks[size] = feather_mask(size) if template is None else _cached_face_mask(
-                size, tuple(map(tuple, template.scaled(size).points)), template.whole_head)
+            masks[size] = feather_mask(size) if template is None else blend_mask(template, size)
         rest = finish_crop(crop, face.crop, peak=peak, colour_match=colour_match, grayscale=grayscale, tone=tone)
         inv = output_inverse(face, scale)
         x0, y0, x1, y1 = paste_region(inv, size, (h, w))

@@ -5,6 +5,7 @@ import pytest
 
 from engine.cli.paths import default_model_path
 from engine.faces.align import align_face
+from engine.faces.paste import blend_mask
 from engine.io.images import read_image
 from tests.conftest import shared_data
 
@@ -34,10 +35,7 @@ def seam_score(before: np.ndarray, after: np.ndarray, face, template) -> float:
     band's gradient above what restoration itself changes inside the face. The band is the face-shaped
     mask's (paste_faces with the model's template: the face oval of a tight crop, the soft-edged square of a
     whole-head one)."""
-    from engine.faces.paste import _cached_face_mask
-
-    blend = _cached_face_mask(template.size, tuple(map(tuple, template.points)), template.whole_head)
-    mask = cv2.warpAffine(blend, face.inverse, (before.shape[1], before.shape[0]))
+    mask = cv2.warpAffine(blend_mask(template, template.size), face.inverse, (before.shape[1], before.shape[0]))
     band, inner = (mask > 0.02) & (mask < 0.98), mask >= 0.98
     diff = after.astype(np.float32).mean(axis=2) - before.astype(np.float32).mean(axis=2)
     gy, gx = np.gradient(diff)
