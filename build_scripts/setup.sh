@@ -18,14 +18,28 @@ for arg in "$@"; do
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
+say() { echo "setup: $*" >&2; }
+# PyPI's Linux torch is a CUDA build (CUDA libraries and triton included, used or not): a fresh .venv takes about
+# 6.5 GB, 7.5 GB with --dev (measured). Running out half-way leaves a broken .venv and pip's bare OSError, so
+# say so before starting.
+if ! [ -d .venv/lib ] || ! ls -d .venv/lib/python*/site-packages/torch >/dev/null 2>&1; then
+  need_gb=6.5; [ "$dev" = 1 ] && need_gb=7.5
+  free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+  if [ -n "$free_kb" ] && awk -v f="$free_kb" -v n="$need_gb" 'BEGIN {exit !(f < n * 1048576)}'; then
+    echo "setup: not enough disk space: a new .venv needs about ${need_gb} GB, and only" \
+         "$(awk -v f="$free_kb" 'BEGIN {printf "%.1f", f / 1048576}') GB are free on $(df -P . | awk 'NR==2 {print $6}')." \
+         "Free some space and run this again." >&2
+    exit 1
+  fi
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
-say() { echo "setup: $*" >&2; }
 say "creating .venv and updating pip"
 "${pip[@]}" --upgrade pip setuptools
 # torch first, pinned, so nothing later swaps it for another build
 say "installing PyTorch 2.14.1 (the largest part: a few minutes, several GB)"
-"${pip[@]}" torch==2.14.1 torchvision==0.29.1
+# no pip cache for these: it would hold a second copy of what it downloads (triton alone is about 0.2 GB)
+"${pip[@]}" --no-cache-dir torch==2.14.1 torchvision==0.29.1
 extras=($(printf '%s\n' "${extras[@]}" | grep -v '^$' | sort -u || true))
 spec="."
 if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
