@@ -2,6 +2,7 @@
 """The device training kit (docs/DEVICE.md): a lucky GPU session becomes a model in one prepared call.
 
   pack        here:   ../shared/data/utkface-aligned-200/train -> .pack/utkface-train-128 (ignored, ~38 MB)
+  assets      here:   what the perceptual term needs there (LPIPS's package and its VGG16 in fp16) -> .device-assets
   plan        here:   sizes of what travels, and the exact device `run` call(s) to make
   train       there:  stage the pack, train for N minutes (images/s and TFLOP/s printed as it goes), export
                       the EMA model, split it into <= 15 MiB parts and copy parts + log into --out ($OUT)
@@ -30,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 from engine.downloads import sha256_of  # noqa: E402
 
 PACK = ".pack/utkface-train-128"
+ASSETS = ".device-assets"  # ignored; carried with the training call when the perceptual term is on
+LPIPS_WHEEL = "lpips==0.1.4"
 STAGE = ".device-stage"  # ignored; on a warm machine it outlives a call, so a pack can arrive over two
 RUN = ".device-run"
 PART_BYTES = 15 * 2**20  # $OUT takes files of at most 16 MiB
@@ -48,6 +51,44 @@ def cmd_pack(args) -> int:
     print(f"packed {manifest['count']} faces at {args.size} px into {len(manifest['shards'])} shards, "
           f"{total / 2**20:.1f} MiB, in {time.time() - t:.0f} s -> {args.out}")
     return 0
+
+
+# -- assets ----------------------------------------------------------------------------------------------
+def cmd_assets(args) -> int:
+    """LPIPS-VGG for the perceptual term, for a device image that has torch and torchvision but not lpips: the
+    lpips package unpacked from its wheel, and the converted VGG16 in fp16 (29 MB; the cache keeps fp32)."""
+    import tempfile
+    import zipfile
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from engine.evaluation.backbones import VGG_FILE, ensure_vgg16
+
+    out = ROOT / args.out
+    site = out / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", tmp,
+                            LPIPS_WHEEL], capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("lpips-*.whl"))
+        if r.returncode or not wheels:
+            print(f"could not fetch {LPIPS_WHEEL}: {r.stderr[-400:]}", file=sys.stderr)
+            return 2
+        with zipfile.ZipFile(wheels[0]) as z:
+            z.extractall(site)
+    vgg = {k: v.to(torch.float16) for k, v in load_file(str(ensure_vgg16())).items()}
+    save_file(vgg, str(out / VGG_FILE))
+    total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"wrote {args.out}: lpips package and {VGG_FILE} (fp16), {total / 2**20:.1f} MiB")
+    return 0
+
+
+def use_assets(assets: Path) -> None:
+    """On the device: import lpips from the carried package, and find the carried VGG16 as the cache's."""
+    if (assets / "site").is_dir():
+        sys.path.insert(0, str(assets / "site"))
+        os.environ["FACEBRIDGE_CACHE"] = str(assets)
 
 
 # -- plan ------------------------------------------------------------------------------------------------
@@ -79,16 +120,23 @@ def cmd_plan(args) -> int:
 
     pack = ROOT / args.pack
     manifest = read_manifest(pack)
+    assets = sum(f.stat().st_size for f in (ROOT / ASSETS).rglob("*") if f.is_file()) if (ROOT / ASSETS).is_dir() else 0
     tree = tracked_bytes()
     shards = [(s["file"], s["bytes"]) for s in manifest["shards"]]
-    calls = plan_calls(tree, shards)
+    # the assets travel with the last call: reserve their room there by planning the shards as if they were
+    # one more shard, then dropping it
+    shards_for_plan = shards + ([(ASSETS, assets)] if assets else [])
+    calls = [[n for n in names if n != ASSETS] for names in plan_calls(tree, shards_for_plan)]
+    calls = [names for names in calls[:-1] if names] + calls[-1:]
     print(f"tree {tree / 2**20:.1f} MiB; pack {sum(b for _, b in shards) / 2**20:.1f} MiB in {len(shards)} shards; "
-          f"{len(calls)} call(s)")
+          f"assets {assets / 2**20:.1f} MiB; {len(calls)} call(s)")
     for i, names in enumerate(calls):
         last = i == len(calls) - 1
         # earlier calls only leave their shards in the stage folder: the next call must follow at once
         # (a machine goes back after 30 s idle)
         carry = [args.pack] if len(calls) == 1 else [f"{args.pack}/{n}" for n in names] + [f"{args.pack}/manifest.json"]
+        if last and (ROOT / ASSETS).is_dir():
+            carry.append(ASSETS)
         command = (f"PYTHONUNBUFFERED=1 python3 build_scripts/device_kit.py train --out $OUT {args.train_args}".strip()
                    if last else "python3 build_scripts/device_kit.py stage")
         print(json.dumps({"call": i + 1, "carry": carry, "command": command, "timeout_s": 600}))
@@ -127,6 +175,17 @@ def split(path: Path, out: Path, part_bytes: int = PART_BYTES) -> dict:
     return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path), "parts": parts}
 
 
+def data_plan(args) -> tuple[str, int]:
+    """The batched tensor path where the range allows it (it is what the rehearsal exercises); the per-sample
+    path, fed by the host's spare cores, where the range has old-photo damage, which only that path has."""
+    from engine.degradations import train_ranges
+
+    path = args.data_path or ("per-sample" if train_ranges(args.degradation).old_photo else "batched")
+    workers = args.data_workers if args.data_workers >= 0 else (
+        max(1, (os.cpu_count() or 2) - 2) if path == "per-sample" else 0)
+    return path, workers
+
+
 def cmd_train(args) -> int:
     import torch
 
@@ -146,12 +205,21 @@ def cmd_train(args) -> int:
     device = resolve_device(args.device)
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}; torch "
           f"{torch.__version__}", flush=True)
+    use_assets(ROOT / args.assets)
+    data_path, workers = data_plan(args)
+    print(f"data: {data_path} path, {workers} worker process(es), degradation {args.degradation}", flush=True)
+    if args.perceptual > 0:
+        import lpips
+
+        print(f"perceptual: LPIPS-VGG x {args.perceptual} from {Path(lpips.__file__).parent}", flush=True)
     run = ROOT / args.run
     cfg = TrainConfig(
         data=str(staged), out=str(run), preset=args.preset, image_size=args.image_size, batch=args.batch,
         lr=args.lr, warmup=args.warmup, minutes=args.minutes, schedule="time", steps=10**9,
         param="precond", time_sampling="steps", ot_ode=True, ema_halflife=args.ema_halflife, hashing=args.hashing,
-        init=str(ROOT / args.init) if args.init else "", data_path="batched", channels_last=args.channels_last,
+        degradation=args.degradation, perceptual=args.perceptual, perceptual_share=args.perceptual_share,
+        perceptual_crop=args.perceptual_crop, data_workers=workers,
+        init=str(ROOT / args.init) if args.init else "", data_path=data_path, channels_last=args.channels_last,
         compile=args.compile, device=args.device, limit=args.limit, seed=args.seed,
         log_every=args.log_every, ckpt_every=args.ckpt_every, sample_every=0)
 
@@ -264,6 +332,9 @@ def main(argv=None) -> int:
     p.add_argument("--shard-mb", type=float, default=12.0)
     p.add_argument("--limit", type=int, default=0)
     p.set_defaults(func=cmd_pack)
+    p = sub.add_parser("assets")
+    p.add_argument("--out", default=ASSETS)
+    p.set_defaults(func=cmd_assets)
     p = sub.add_parser("plan")
     p.add_argument("--pack", default=PACK)
     p.add_argument("--train-args", default="", help="extra arguments for the train command")
@@ -287,6 +358,15 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--ema-halflife", type=float, default=0.1)
+    p.add_argument("--degradation", default="narrow", help="training range (narrow | wide | mixed)")
+    p.add_argument("--data-path", default="", choices=["", "batched", "per-sample"],
+                   help="default: batched, or per-sample where the range has old-photo damage")
+    p.add_argument("--data-workers", type=int, default=-1,
+                   help="per-sample path's worker processes (default: the host's cores less two)")
+    p.add_argument("--perceptual", type=float, default=0.0, help="LPIPS-VGG weight (needs the assets call's files)")
+    p.add_argument("--perceptual-share", type=float, default=0.5)
+    p.add_argument("--perceptual-crop", type=int, default=0)
+    p.add_argument("--assets", default=ASSETS)
     p.add_argument("--init", default="", help="continue from this model (same preset): a fresh optimiser, warmed up")
     p.add_argument("--template-model", default="", help="model whose face template to reuse (default: the bundled one)")
     p.add_argument("--default-steps", type=int, default=8)

@@ -56,8 +56,12 @@ class TrainConfig:
     init: str = ""  # optional .safetensors to initialise the network from (same architecture)
     # batched: degrade whole batches as tensor ops on the training device (the GPU path; the same code runs
     # on a CPU); per-sample: the OpenCV loop, exact across any number of DDP processes. auto = batched on an
-    # accelerator, per-sample on a CPU, where both measured about equally fast (docs/DEVICE.md)
+    # accelerator (per-sample where the range has old-photo damage or data_workers are set), per-sample on a
+    # CPU, where both measured about equally fast (docs/DEVICE.md)
     data_path: str = "auto"
+    # per-sample path: worker processes that make the next batch while this one trains (0 = in the training
+    # process). Same batches whatever the count; for a GPU host's spare cores, not this 2-core CPU
+    data_workers: int = 0
     channels_last: bool = False  # network tensors in NHWC (measure: GroupNorm may prefer NCHW)
     compile: bool = False  # torch.compile the training network (pays off only on long GPU runs)
     grad_clip: float = 1.0
@@ -87,6 +91,11 @@ class TrainConfig:
             raise ValueError(f"uniform_share must be in [0, 1], got {self.uniform_share}")
         if self.schedule == "time" and self.minutes <= 0:
             raise ValueError("schedule 'time' needs a wall-clock budget (minutes > 0)")
+        if self.data_workers < 0:
+            raise ValueError(f"data_workers must not be negative, got {self.data_workers}")
+        if self.data_workers and self.data_path == "batched":
+            raise ValueError("data_workers feeds the per-sample path; the batched path makes its pairs on the "
+                             "training device (use --data-path per-sample)")
         if min(self.perceptual, self.ema_halflife, self.gan, self.r1) < 0:
             raise ValueError("perceptual, ema_halflife, gan and r1 must not be negative")
 

@@ -59,21 +59,28 @@ class PairSampler:
 
     def batch(self, step: int, global_batch: int, rank: int = 0, world: int = 1):
         """This rank's slice of the step's global batch: (hq, lq) float tensors in [-1, 1]."""
+        pairs = [self.pair(step, j, int(i)) for j, i in self.jobs(step, global_batch, rank, world)]
+        return stack_pairs(pairs)
+
+    def jobs(self, step: int, global_batch: int, rank: int = 0, world: int = 1) -> list[tuple[int, int]]:
+        """(global sample position, face index) for this rank's slice of the step's batch."""
         if global_batch % world:
             raise ValueError(f"global batch {global_batch} is not divisible by {world} processes")
         per = global_batch // world
         idx = self.indices(step, global_batch)
-        hq, lq = [], []
-        for j in range(rank * per, (rank + 1) * per):
-            rng = np.random.default_rng([self.seed, step, j, 0xDA7A])
-            img = self.faces[idx[j]]
-            if self.hflip and rng.random() < 0.5:
-                img = img[:, ::-1]
-            img = np.ascontiguousarray(img)
-            clean, degraded = degradations.degrade_pair(img, self.ranges, rng)
-            hq.append(clean)
-            lq.append(degraded)
-        return to_tensor(np.stack(hq)), to_tensor(np.stack(lq))
+        return [(j, int(idx[j])) for j in range(rank * per, (rank + 1) * per)]
+
+    def pair(self, step: int, position: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """One (clean, degraded) uint8 pair: a pure function of (seed, step, position) and the face."""
+        rng = np.random.default_rng([self.seed, step, position, 0xDA7A])
+        img = self.faces[index]
+        if self.hflip and rng.random() < 0.5:
+            img = img[:, ::-1]
+        return degradations.degrade_pair(np.ascontiguousarray(img), self.ranges, rng)
+
+
+def stack_pairs(pairs) -> tuple[torch.Tensor, torch.Tensor]:
+    return to_tensor(np.stack([p[0] for p in pairs])), to_tensor(np.stack([p[1] for p in pairs]))
 
 
 class BatchedPairSampler:

@@ -31,6 +31,7 @@ from ..network.unet import UNet, count_flops, count_parameters
 from ..progress import CancelToken, ProgressCallback, check, report
 from .config import TrainConfig
 from .data import BatchedPairSampler, PairSampler, load_faces
+from .data_pool import PooledPairSampler
 
 TIME_BUCKETS = 10  # loss is also logged per tenth of the bridge time (the "loss near the boundary" study)
 MOMENT_SAMPLES = 512  # training pairs the endpoint moments of "x0"/"precond" are measured on
@@ -145,10 +146,17 @@ class Trainer:
         self.schedule = BridgeSchedule(beta_max=cfg.beta_max)
         self.hashing = get_hashing(cfg.hashing)
         self.faces = faces if faces is not None else load_faces(Path(cfg.data), cfg.image_size, cfg.limit or None)
-        self.batched = cfg.data_path == "batched" or (cfg.data_path == "auto" and self.device.type != "cpu")
         ranges = train_ranges(cfg.degradation)
-        self.sampler = BatchedPairSampler(self.faces, cfg.seed, self.device, ranges) if self.batched else (
-            PairSampler(self.faces, cfg.seed, ranges))
+        # auto: the batched tensor path on an accelerator, unless the range needs what only the per-sample path
+        # has (old-photo damage) or workers were given to feed it
+        self.batched = cfg.data_path == "batched" or (
+            cfg.data_path == "auto" and self.device.type != "cpu" and not cfg.data_workers and not ranges.old_photo)
+        if self.batched:
+            self.sampler = BatchedPairSampler(self.faces, cfg.seed, self.device, ranges)
+        elif cfg.data_workers:
+            self.sampler = PooledPairSampler(self.faces, cfg.seed, ranges, cfg.data_workers)
+        else:
+            self.sampler = PairSampler(self.faces, cfg.seed, ranges)
         needs_moments = cfg.objective == "bridge" and cfg.param != "eps"
         self.moments = measure_moments(cfg, self.faces) if needs_moments else None
         self.bridge = bridge_config(cfg, self.moments)
@@ -405,6 +413,8 @@ class Trainer:
             self.save()
             if log:
                 log.close()
+            if isinstance(sampler, PooledPairSampler):
+                sampler.close()
         if self.rank == 0:
             self.write_samples(faces)
         return {"step": self.step, "images_seen": self.images_seen, "wall_time": self.wall_time}

@@ -99,3 +99,62 @@ def test_plan_splits_a_pack_over_calls_that_each_fit():
     assert calls == [["a"], ["b"], ["c"]]
     with pytest.raises(ValueError, match="smaller --shard-mb"):
         device_kit.plan_calls(60 * mib, [("a", 12 * mib)])
+
+
+def test_rehearsal_whole_head_recipe_per_sample_workers_and_carried_lpips(tmp_path):
+    """The 256 px recipe's path at toy size: mixed degradation (old-photo damage: the per-sample path, fed by
+    worker processes) and the perceptual term from the carried LPIPS package and fp16 VGG16."""
+    pytest.importorskip("lpips")
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for i in range(12):
+        Image.fromarray(face_like(48, i)).save(faces / f"{i:03d}.png")
+    pack, out, assets = tmp_path / "pack", tmp_path / "OUT", tmp_path / "assets"
+    assert kit("pack", "--src", faces, "--out", pack, "--size", 32).returncode == 0
+    r = kit("assets", "--out", assets)
+    assert r.returncode == 0, r.stderr
+    assert (assets / "site" / "lpips" / "__init__.py").is_file() and (assets / "lpips_vgg16.safetensors").is_file()
+
+    r = kit("train", "--out", out, "--pack", pack, "--run", tmp_path / "run", "--stage", tmp_path / "stage",
+            "--preset", "tiny", "--image-size", 32, "--batch", 4, "--minutes", 0.03, "--warmup", 1, "--log-every", 1,
+            "--device", "cpu", "--degradation", "mixed", "--data-workers", 1, "--perceptual", 0.5,
+            "--perceptual-crop", 16, "--assets", assets)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "data: per-sample path, 1 worker" in r.stdout
+    assert f"from {assets / 'site' / 'lpips'}" in r.stdout  # the carried package, not the venv's
+    model = device_kit.reassemble(out, tmp_path / "model.safetensors")
+    from engine.io.checkpoints import load_checkpoint
+
+    _, spec = load_checkpoint(model)
+    config = spec.provenance["train_config"]
+    assert config["data_path"] == "per-sample" and config["data_workers"] == 1
+    assert config["degradation"] == "mixed" and config["perceptual"] == 0.5 and config["perceptual_crop"] == 16
+
+
+def test_plan_reserves_room_for_the_assets_in_the_training_call(tmp_path, monkeypatch):
+    mib = 2**20
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    shards = [{"file": f"shard-{i:03d}.npz", "bytes": 20 * mib} for i in range(3)]
+    (pack / "manifest.json").write_text(json.dumps({"format": "facebridge-face-pack", "count": 3, "size": 256,
+                                                     "shards": shards}))
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "vgg.bin").write_bytes(b"\0" * (29 * mib))
+    monkeypatch.setattr(device_kit, "ROOT", tmp_path)
+    monkeypatch.setattr(device_kit, "ASSETS", "assets")
+    monkeypatch.setattr(device_kit, "tracked_bytes", lambda: 31 * mib)
+    import argparse
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        device_kit.cmd_plan(argparse.Namespace(pack="pack", train_args=""))
+    calls = [json.loads(line) for line in buf.getvalue().splitlines() if line.startswith("{")]
+    # 31 + 20 + 29 > 64: the three shards go one per stage call, and the training call carries the assets alone
+    assert len(calls) == 4 and all("stage" in c["command"] for c in calls[:-1]) and "train" in calls[-1]["command"]
+    assert "assets" in calls[-1]["carry"] and not any("assets" in c["carry"] for c in calls[:-1])
+    for c in calls:  # every call fits: 31 MiB tree + its shards (+ the 29 MiB assets on the last)
+        size = 31 + 20 * sum(1 for x in c["carry"] if x.endswith(".npz")) + (29 if "assets" in c["carry"] else 0)
+        assert size <= 64

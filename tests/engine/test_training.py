@@ -40,9 +40,12 @@ def losses(run: Path) -> list[float]:
     return [json.loads(line)["loss"] for line in (run / "log.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("data_path", ["per-sample", "batched"])
-def test_training_runs_and_resumes_exactly(faces_dir, tmp_path, data_path):
-    straight = Trainer(cfg(faces_dir, tmp_path / "a", data_path=data_path))
+@pytest.mark.parametrize("data_path,workers", [("per-sample", 0), ("batched", 0), ("per-sample", 2)])
+def test_training_runs_and_resumes_exactly(faces_dir, tmp_path, data_path, workers):
+    def make(faces, out, **kw):  # every run below uses the pool, or none does
+        return cfg(faces, out, data_workers=workers, **kw)
+
+    straight = Trainer(make(faces_dir, tmp_path / "a", data_path=data_path))
     straight.run()
 
     token = CancelToken()
@@ -52,9 +55,9 @@ def test_training_runs_and_resumes_exactly(faces_dir, tmp_path, data_path):
             token.cancel()
 
     with pytest.raises(Cancelled):
-        Trainer(cfg(faces_dir, tmp_path / "b", data_path=data_path), callback=stop_at_three, cancel=token).run()
+        Trainer(make(faces_dir, tmp_path / "b", data_path=data_path), callback=stop_at_three, cancel=token).run()
     assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"] == 3
-    resumed = Trainer(cfg(faces_dir, tmp_path / "b", data_path=data_path))
+    resumed = Trainer(make(faces_dir, tmp_path / "b", data_path=data_path))
     resumed.run()
     assert resumed.step == 6
     for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
@@ -63,6 +66,10 @@ def test_training_runs_and_resumes_exactly(faces_dir, tmp_path, data_path):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
     assert losses(tmp_path / "a") == losses(tmp_path / "b")
     assert straight.batched == (data_path == "batched")
+    if workers:  # the pooled batches are the in-process ones: the same losses as a run without workers
+        serial = Trainer(cfg(faces_dir, tmp_path / "s", data_path=data_path))
+        serial.run()
+        assert losses(tmp_path / "s") == losses(tmp_path / "a")
 
 
 def test_regression_objective_and_export(faces_dir, tmp_path):
