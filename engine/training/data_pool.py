@@ -4,42 +4,55 @@ Every per-sample pair is a pure function of (seed, step, position in the global 
 process makes it changes nothing: the pool gives exactly the batches PairSampler gives, at the speed of N
 cores. It is how a GPU gets the old-photo damage and the double-scale chain, which the batched tensor path
 does not have (docs/DEVICE.md); on this 2-core CPU the network needs both cores, so it stays off.
+
+Workers are spawned, not forked: a fork of a process whose torch / OpenCV thread pools are running can hang in
+the child (seen: cv2.setNumThreads in a forked worker after the test suite had used OpenCV). The faces go to them
+once, through shared memory, instead of a copy pickled for each.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+from multiprocessing import shared_memory
 
 import cv2
+import numpy as np
 
 from .data import PairSampler, stack_pairs
 
-_SAMPLER: PairSampler | None = None  # the worker's own copy (inherited on fork, pickled once on spawn)
+BATCH_TIMEOUT_S = 600  # a worker killed outright (out of memory, a crash in native code) loses its batch silently
+
+_WORKER: dict = {}  # in a worker: its PairSampler and the shared block the faces live in
 
 
-def _start_worker(sampler: PairSampler) -> None:
-    global _SAMPLER
-    _SAMPLER = sampler
+def _start_worker(name: str, shape, dtype: str, seed: int, ranges, hflip: bool) -> None:
     cv2.setNumThreads(1)  # one core per worker: the pool is the parallelism
+    block = shared_memory.SharedMemory(name=name)
+    faces = np.ndarray(shape, np.dtype(dtype), buffer=block.buf)
+    _WORKER.update(block=block, sampler=PairSampler(faces, seed, ranges, hflip))
 
 
 def _make_pair(job):
     step, position, index = job
-    return _SAMPLER.pair(step, position, index)
+    return _WORKER["sampler"].pair(step, position, index)
 
 
 class PooledPairSampler(PairSampler):
     """PairSampler whose batches come from `workers` processes; the next step's batch is made while the
     current one trains. A batch asked for out of order (a resume) is made on the spot."""
 
-    def __init__(self, faces, seed: int, ranges, workers: int, hflip: bool = True):
-        super().__init__(faces, seed, ranges, hflip)
+    def __init__(self, faces: np.ndarray, seed: int, ranges, workers: int, hflip: bool = True):
         if workers < 1:
             raise ValueError(f"a pooled sampler needs at least one worker, got {workers}")
-        # fork shares the face array copy-on-write; spawn (no fork on this platform) pickles it once per worker
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        faces = np.ascontiguousarray(faces)
+        self._block = shared_memory.SharedMemory(create=True, size=max(1, faces.nbytes))
+        shared = np.ndarray(faces.shape, faces.dtype, buffer=self._block.buf)
+        shared[...] = faces
+        super().__init__(shared, seed, ranges, hflip)
         self.workers = workers
-        self.pool = ctx.Pool(workers, initializer=_start_worker, initargs=(PairSampler(faces, seed, ranges, hflip),))
+        self.pool = mp.get_context("spawn").Pool(
+            workers, initializer=_start_worker,
+            initargs=(self._block.name, faces.shape, faces.dtype.str, seed, ranges, hflip))
         self._ahead = None  # ((step, global_batch, rank, world), AsyncResult)
 
     def _submit(self, key):
@@ -51,9 +64,17 @@ class PooledPairSampler(PairSampler):
         key = (step, global_batch, rank, world)
         ahead = self._ahead[1] if self._ahead and self._ahead[0] == key else self._submit(key)
         self._ahead = ((step + 1, global_batch, rank, world), self._submit((step + 1, global_batch, rank, world)))
-        return stack_pairs(ahead.get())
+        try:
+            return stack_pairs(ahead.get(timeout=BATCH_TIMEOUT_S))
+        except mp.TimeoutError:
+            raise RuntimeError(f"the {self.workers} data workers made no batch for step {step} in {BATCH_TIMEOUT_S} s: "
+                               "a worker may have died (out of memory?); run with fewer --data-workers") from None
 
     def close(self) -> None:
+        """Stop the workers and free the shared faces (the sampler cannot make batches after this)."""
         self._ahead = None
         self.pool.terminate()
         self.pool.join()
+        self.faces = None  # drop the view before the block goes
+        self._block.close()
+        self._block.unlink()
