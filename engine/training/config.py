@@ -51,7 +51,9 @@ class TrainConfig:
     gan_width: int = 32  # the patch discriminator's base width (32: 0.7 M parameters, 64: 2.8 M)
     d_lr: float = 2e-4  # the discriminator's learning rate (Adam, betas 0.5 / 0.999)
     r1: float = 0.0  # R1 gradient penalty weight on real faces (0 = off)
-    gan_start: int = 0  # training step at which the adversarial term starts (warm the discriminator first)
+    # step at which the generator's adversarial term starts; the discriminator trains from step 0, so it can
+    # already tell real from predicted faces when its signal reaches the network
+    gan_start: int = 0
     pixel_loss: str = "auto"  # regression only: auto (L1, the original baseline) | l1 | mse
     init: str = ""  # optional .safetensors to initialise the network from (same architecture)
     # batched: degrade whole batches as tensor ops on the training device (the GPU path; the same code runs

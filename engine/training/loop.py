@@ -279,7 +279,7 @@ class Trainer:
         out = out.float()
         per_sample = (out - target).pow(2).flatten(1).mean(1)
         self._fake = None
-        if self.perceptual is not None or self._gan_on(step):
+        if self.perceptual is not None or self.disc is not None:
             face = self.hashing.unhash(self.param.pred_x0(n, xt, out), lq)
             per_sample = per_sample + self._perceptual(face, hq)
             if self._gan_on(step):
@@ -288,10 +288,12 @@ class Trainer:
                 self.disc.requires_grad_(False)  # the generator's term moves the network only
                 per_sample = per_sample + self.cfg.gan * generator_loss(self.cfg.gan_loss, self.disc(face))
                 self.disc.requires_grad_(True)
+            if self.disc is not None:  # the discriminator learns from step 0, so it is warm at gan_start
                 self._fake = face.detach()
         return per_sample.mean(), n, per_sample
 
     def _gan_on(self, step: int) -> bool:
+        """Whether the generator's adversarial term is on at this step (the discriminator always trains)."""
         return self.disc is not None and step >= self.cfg.gan_start
 
     def discriminator_step(self, hq: torch.Tensor) -> dict:

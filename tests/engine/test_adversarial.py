@@ -50,4 +50,16 @@ def test_a_gan_run_trains_the_discriminator_and_resumes_exactly(faces_dir, tmp_p
     import json
 
     logged = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
-    assert "d_loss" not in logged[0] and "d_loss" in logged[-1]  # the term starts at gan_start
+    assert all("d_loss" in line for line in logged)  # the discriminator trains from step 0
+
+
+def test_before_gan_start_the_network_learns_as_without_the_term_while_the_discriminator_warms(faces_dir,
+                                                                                                 tmp_path):  # noqa: F811
+    plain = Trainer(cfg(faces_dir, tmp_path / "plain", steps=2))
+    plain.run()
+    warming = Trainer(cfg(faces_dir, tmp_path / "gan", steps=2, gan=0.5, gan_start=5))
+    before = [p.detach().clone() for p in warming.disc.parameters()]
+    warming.run()
+    for p, q in zip(plain.model.parameters(), warming.model.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)  # no adversarial signal reached the network yet
+    assert any(not torch.equal(a, b) for a, b in zip(before, warming.disc.parameters()))  # but D learned
