@@ -79,9 +79,12 @@ def cmd_assets(args) -> int:
             z.extractall(site)
     vgg = {k: v.to(torch.float16) for k, v in load_file(str(ensure_vgg16())).items()}
     save_file(vgg, str(out / VGG_FILE))
-    total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"wrote {args.out}: lpips package and {VGG_FILE} (fp16), {total / 2**20:.1f} MiB")
+    print(f"wrote {args.out}: lpips package and {VGG_FILE} (fp16), {folder_bytes(out) / 2**20:.1f} MiB")
     return 0
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
 
 
 def use_assets(assets: Path) -> None:
@@ -120,14 +123,12 @@ def cmd_plan(args) -> int:
 
     pack = ROOT / args.pack
     manifest = read_manifest(pack)
-    assets = sum(f.stat().st_size for f in (ROOT / ASSETS).rglob("*") if f.is_file()) if (ROOT / ASSETS).is_dir() else 0
+    assets = folder_bytes(ROOT / ASSETS)
     tree = tracked_bytes()
     shards = [(s["file"], s["bytes"]) for s in manifest["shards"]]
-    # the assets travel with the last call: reserve their room there by planning the shards as if they were
-    # one more shard, then dropping it
-    shards_for_plan = shards + ([(ASSETS, assets)] if assets else [])
-    calls = [[n for n in names if n != ASSETS] for names in plan_calls(tree, shards_for_plan)]
-    calls = [names for names in calls[:-1] if names] + calls[-1:]
+    # the assets travel with the last call: plan them as one more shard, last, so that call keeps room for them
+    planned = plan_calls(tree, shards + ([(ASSETS, assets)] if assets else []))
+    calls = [[n for n in names if n != ASSETS] for names in planned]
     print(f"tree {tree / 2**20:.1f} MiB; pack {sum(b for _, b in shards) / 2**20:.1f} MiB in {len(shards)} shards; "
           f"assets {assets / 2**20:.1f} MiB; {len(calls)} call(s)")
     for i, names in enumerate(calls):
@@ -135,7 +136,7 @@ def cmd_plan(args) -> int:
         # earlier calls only leave their shards in the stage folder: the next call must follow at once
         # (a machine goes back after 30 s idle)
         carry = [args.pack] if len(calls) == 1 else [f"{args.pack}/{n}" for n in names] + [f"{args.pack}/manifest.json"]
-        if last and (ROOT / ASSETS).is_dir():
+        if last and assets:
             carry.append(ASSETS)
         command = (f"PYTHONUNBUFFERED=1 python3 build_scripts/device_kit.py train --out $OUT {args.train_args}".strip()
                    if last else "python3 build_scripts/device_kit.py stage")
