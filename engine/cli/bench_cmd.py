@@ -51,8 +51,7 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench.photo import (bench_network, bench_peers, bench_pipeline, machine_line, memory_probe, network_flops,
-                         peak_rate)
+    from ..bench.photo import bench_network, bench_peers, bench_pipeline, memory_probe, network_flops, peak_rate
     from ..device import resolve_precision
     from ..evaluation.run import parse_steps
     from ..session import open_session
@@ -71,12 +70,11 @@ def run(args: argparse.Namespace) -> int:
                            need_detector=bool(args.photos or args.memory))
     r = session.restorer
     default_steps = r.spec.defaults.steps
-    lines = [f"## `facebridge bench` on {r.device.type.upper()}, {dt.date.today().isoformat()}", "",
-             f"- Machine: {machine_line(r.device)}; torch threads {torch.get_num_threads()}",
-             f"- Model: `{Path(model).name}` ({r.spec.bridge.hashing}, {r.size} px, "
-             f"{sum(p.numel() for p in r.model.parameters()) / 1e6:.2f} M parameters, "
-             f"{network_flops(r) / 1e9:.2f} GFLOPs per step), precision {str(r.dtype).replace('torch.', '')}, "
-             f"default {default_steps} steps", ""]
+    lines = _header("facebridge bench", r.device) + [
+        f"- Model: `{Path(model).name}` ({r.spec.bridge.hashing}, {r.size} px, "
+        f"{sum(p.numel() for p in r.model.parameters()) / 1e6:.2f} M parameters, "
+        f"{network_flops(r) / 1e9:.2f} GFLOPs per step), precision {str(r.dtype).replace('torch.', '')}, "
+        f"default {default_steps} steps", ""]
     rate = peak_rate(r.device)
     lines += [f"Measured peak dense matmul rate: {rate / 1e9:.0f} GFLOP/s (fp32). Floor at the default step count: "
               f"{network_flops(r) * default_steps / rate * 1000:.1f} ms per face.", ""]
@@ -124,47 +122,48 @@ def run(args: argparse.Namespace) -> int:
         for name, p in peers.items():
             lines.append(f"| {name} | {p['gflops']:.0f} | {p['timing']} | {p['timing'].median / ours_b1:.1f}x |")
         lines.append("")
+    return _emit(lines, args.out)
+
+
+def _header(command: str, device: torch.device) -> list[str]:
+    """The report's title and machine line, the same for every bench mode."""
+    from ..bench.photo import machine_line
+
+    return [f"## `{command}` on {device.type.upper()}, {dt.date.today().isoformat()}", "",
+            f"- Machine: {machine_line(device)}; torch threads {torch.get_num_threads()}"]
+
+
+def _emit(lines: list[str], out: str | None) -> int:
+    """Print the report and, with --out, write it too."""
     text = "\n".join(lines)
     print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    if out:
+        Path(out).write_text(text + "\n")
     return 0
 
 
 def run_upscale(args: argparse.Namespace) -> int:
-    from ..bench.photo import machine_line
     from ..bench.upscale import upscale_section
     from ..device import resolve_device
 
     device = resolve_device(args.device)
     mp = args.upscale_mp or (1.0 if device.type == "cuda" else 256 * 256 / 1e6)
-    lines = [f"## `facebridge bench --upscale` on {device.type.upper()}, {dt.date.today().isoformat()}", "",
-             f"- Machine: {machine_line(device)}; torch threads {torch.get_num_threads()}", ""]
+    lines = _header("facebridge bench --upscale", device) + [""]
     factors = tuple(int(f) for f in args.upscale_factors.split(","))
     lines += upscale_section(args.device, mp, args.stand_in_mp, args.tile, factors,
                              tuple(m.strip() for m in args.upscale_models.split(",")))
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return _emit(lines, args.out)
 
 
 def run_training(args: argparse.Namespace) -> int:
-    from ..bench.photo import machine_line
     from ..bench.training import training_section
     from ..device import resolve_device
 
     device = resolve_device(args.device)
-    lines = [f"## `facebridge bench --training` on {device.type.upper()}, {dt.date.today().isoformat()}", "",
-             f"- Machine: {machine_line(device)}; torch threads {torch.get_num_threads()}", ""]
+    lines = _header("facebridge bench --training", device) + [""]
     lines += training_section(device, args.train_batch, args.repeats, args.train_preset, args.train_data,
                               args.train_variants, size=args.train_size)
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return _emit(lines, args.out)
 
 
 def tuning_section(session, args, batches, steps) -> list[str]:
