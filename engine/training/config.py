@@ -54,6 +54,9 @@ class TrainConfig:
     # step at which the generator's adversarial term starts; the discriminator trains from step 0, so it can
     # already tell real from predicted faces when its signal reaches the network
     gan_start: int = 0
+    # the generator's adversarial term only where the bridge time t (0 clean .. 1 degraded) is at most this:
+    # the late states, where the face's structure is already set and the term can only add texture (1 = all)
+    gan_max_t: float = 1.0
     pixel_loss: str = "auto"  # regression only: auto (L1, the original baseline) | l1 | mse
     init: str = ""  # optional .safetensors to initialise the network from (same architecture)
     # batched: degrade whole batches as tensor ops on the training device (the GPU path; the same code runs
@@ -100,6 +103,8 @@ class TrainConfig:
                              "training device (use --data-path per-sample)")
         if min(self.perceptual, self.ema_halflife, self.gan, self.r1) < 0:
             raise ValueError("perceptual, ema_halflife, gan and r1 must not be negative")
+        if not 0.0 < self.gan_max_t <= 1.0:
+            raise ValueError(f"gan_max_t is a bridge time in (0, 1], got {self.gan_max_t}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -286,7 +286,8 @@ class Trainer:
                 from .adversarial import generator_loss
 
                 self.disc.requires_grad_(False)  # the generator's term moves the network only
-                per_sample = per_sample + self.cfg.gan * generator_loss(self.cfg.gan_loss, self.disc(face))
+                late = (n.float() / (self.schedule.interval - 1) <= self.cfg.gan_max_t).float()
+                per_sample = per_sample + self.cfg.gan * late * generator_loss(self.cfg.gan_loss, self.disc(face))
                 self.disc.requires_grad_(True)
             if self.disc is not None:  # the discriminator learns from step 0, so it is warm at gan_start
                 self._fake = face.detach()

@@ -84,3 +84,22 @@ def test_before_gan_start_the_network_learns_as_without_the_term_while_the_discr
     for p, q in zip(plain.model.parameters(), warming.model.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)  # no adversarial signal reached the network yet
     assert any(not torch.equal(a, b) for a, b in zip(before, warming.disc.parameters()))  # but D learned
+
+
+def test_gan_max_t_keeps_the_adversarial_term_off_the_early_bridge_states(faces_dir, tmp_path):  # noqa: F811
+    """With --gan-max-t 0.5 a sample at t > 0.5 has exactly the loss it has without the GAN; the late ones get
+    the term."""
+    torch.manual_seed(0)
+    hq, lq = torch.rand(16, 3, 32, 32) * 2 - 1, torch.rand(16, 3, 32, 32) * 2 - 1
+    plain = Trainer(cfg(faces_dir, tmp_path / "plain", batch=16, time_sampling="uniform"))
+    late = Trainer(cfg(faces_dir, tmp_path / "late", batch=16, time_sampling="uniform", gan=1.0, gan_max_t=0.5))
+    _, n, with_term = late.loss(hq, lq, step=0)
+    _, n_plain, without = plain.loss(hq, lq, step=0)
+    assert torch.equal(n, n_plain)
+    t = n.float() / (late.schedule.interval - 1)
+    early, lat = t > 0.5, t <= 0.5
+    assert early.any() and lat.any()
+    torch.testing.assert_close(with_term[early], without[early], rtol=0, atol=0)
+    assert not torch.allclose(with_term[lat], without[lat])
+    with pytest.raises(ValueError, match="gan_max_t"):
+        cfg(faces_dir, tmp_path / "bad", gan=1.0, gan_max_t=0.0)
