@@ -286,8 +286,12 @@ class Trainer:
                 from .adversarial import generator_loss
 
                 self.disc.requires_grad_(False)  # the generator's term moves the network only
-                late = (n.float() / (self.schedule.interval - 1) <= self.cfg.gan_max_t).float()
-                per_sample = per_sample + self.cfg.gan * late * generator_loss(self.cfg.gan_loss, self.disc(face))
+                late = n.to(face.device).float() / (self.schedule.interval - 1) <= self.cfg.gan_max_t
+                if late.all():
+                    per_sample = per_sample + self.cfg.gan * generator_loss(self.cfg.gan_loss, self.disc(face))
+                elif late.any():  # the discriminator judges only the samples that get its term
+                    term = generator_loss(self.cfg.gan_loss, self.disc(face[late]))
+                    per_sample = per_sample.index_add(0, late.nonzero().squeeze(1), self.cfg.gan * term)
                 self.disc.requires_grad_(True)
             if self.disc is not None:  # the discriminator learns from step 0, so it is warm at gan_start
                 self._fake = face.detach()
