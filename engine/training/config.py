@@ -45,6 +45,9 @@ class TrainConfig:
     # side of the random square the perceptual term sees (0 = the whole face): a 128 px patch of a 256 px face
     # keeps the pixel scale LPIPS judges detail at, for a quarter of VGG16's cost
     perceptual_crop: int = 0
+    # weight of LPIPS-VGG on the template's eye and mouth boxes (engine/training/components.py), on the same share
+    # of the batch: GFPGAN's facial components, here to hold identity where a GAN would make faces generic (0 = off)
+    component: float = 0.0
     # adversarial term on the predicted clean face (engine/training/adversarial.py); 0 = off
     gan: float = 0.0  # its weight in the generator's loss
     gan_loss: str = "hinge"  # hinge | ns (non-saturating)
@@ -101,8 +104,8 @@ class TrainConfig:
         if self.data_workers and self.data_path == "batched":
             raise ValueError("data_workers feeds the per-sample path; the batched path makes its pairs on the "
                              "training device (use --data-path per-sample)")
-        if min(self.perceptual, self.ema_halflife, self.gan, self.r1) < 0:
-            raise ValueError("perceptual, ema_halflife, gan and r1 must not be negative")
+        if min(self.perceptual, self.component, self.ema_halflife, self.gan, self.r1) < 0:
+            raise ValueError("perceptual, component, ema_halflife, gan and r1 must not be negative")
         if not 0.0 < self.gan_max_t <= 1.0:
             raise ValueError(f"gan_max_t is a bridge time in (0, 1], got {self.gan_max_t}")
 

@@ -163,7 +163,8 @@ class Trainer:
         self.param = Parametrisation(self.bridge.param, self.schedule, self.moments)
         self.perceptual = None
         self.init_provenance: Optional[dict] = None
-        if cfg.perceptual > 0:
+        self.init_template = None  # the face template of the --init model, when it has one
+        if cfg.perceptual > 0 or cfg.component > 0:
             from ..evaluation.backbones import load_lpips
 
             self.perceptual = load_lpips(self.device, net="vgg")
@@ -178,6 +179,7 @@ class Trainer:
             self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
         if cfg.init:
             self._init_from(Path(cfg.init))
+        self.components = self._component_boxes() if cfg.component > 0 else None
         # FLOPs of one training image (forward + backward ~ 3x forward), for the TFLOP/s the log reports
         self.train_flops = 3 * count_flops(self.model)
         if cfg.channels_last:
@@ -207,8 +209,21 @@ class Trainer:
         # the same network, or the same behind a larger patch (a 128 px model starting a 256 px one)
         self.model.load_state_dict(carry_state(other.state_dict(), spec.network, self.model.config,
                                                fresh=self.model.state_dict()))
+        self.init_template = spec.template
         self.init_provenance = {"file": path.name, **{k: spec.provenance.get(k) for k in (
             "steps", "images_seen", "wall_time_s", "hardware", "git_commit")}, "param": spec.bridge.param}
+
+    def _component_boxes(self) -> list[tuple[int, int, int]]:
+        """Eye and mouth boxes from the template the training faces are aligned to: the --init model's (trained on
+        the same faces), else one derived from the data by detection."""
+        from .components import component_boxes
+
+        template = self.init_template
+        if template is None:
+            from .template import derive_template
+
+            template, _ = derive_template(Path(self.cfg.data), self.cfg.image_size, samples=100)
+        return component_boxes(template, self.cfg.image_size)
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -322,14 +337,20 @@ class Trainer:
                 "d_fake": fake.detach().mean()}
 
     def _perceptual(self, face: torch.Tensor, hq: torch.Tensor) -> torch.Tensor:
-        """Weighted LPIPS-VGG per sample, on the first `perceptual_share` of the batch (samples are in
-        random order); zeros elsewhere and when the term is off."""
+        """Weighted LPIPS-VGG per sample (of a square and of the facial components), on the first
+        `perceptual_share` of the batch (samples are in random order); zeros elsewhere and when both are off."""
         out = torch.zeros(face.shape[0], device=face.device)
         if self.perceptual is None:
             return out
         k = max(1, round(face.shape[0] * self.cfg.perceptual_share))
-        face, hq = self._perceptual_patch(face[:k], hq[:k])
-        out[:k] = self.cfg.perceptual * self.perceptual(face, hq).reshape(-1)
+        face, hq = face[:k], hq[:k]
+        if self.cfg.perceptual > 0:
+            out[:k] = self.cfg.perceptual * self.perceptual(*self._perceptual_patch(face, hq)).reshape(-1)
+        if self.components is not None:  # the eyes and mouth, whole, whatever square the term above saw
+            from .components import crop_components
+
+            parts = self.perceptual(crop_components(face, self.components), crop_components(hq, self.components))
+            out[:k] = out[:k] + self.cfg.component * parts.reshape(k, len(self.components)).mean(1)
         return out
 
     def _perceptual_patch(self, face: torch.Tensor, hq: torch.Tensor):
