@@ -172,6 +172,7 @@ class Trainer:
         self.model = build_model(cfg).to(self.device)
         self.disc = self.d_opt = None
         self._fake = None  # this step's predicted clean faces, for the discriminator (GAN runs only)
+        self._adversarial: dict = {}  # the discriminator's last update: its loss, R1 and mean logits
         if cfg.gan > 0:  # seeded after the network, so every DDP rank starts from the same discriminator
             from .adversarial import PatchDiscriminator
 
@@ -308,7 +309,7 @@ class Trainer:
                     term = generator_loss(self.cfg.gan_loss, self.disc(face[late]))
                     per_sample = per_sample.index_add(0, late.nonzero().squeeze(1), self.cfg.gan * term)
                 self.disc.requires_grad_(True)
-            if self.disc is not None:  # the discriminator learns from step 0, so it is warm at gan_start
+            if self.disc is not None and step % self.cfg.d_every == 0:  # it learns from step 0: warm at gan_start
                 self._fake = face.detach()
         return per_sample.mean(), n, per_sample
 
@@ -376,7 +377,9 @@ class Trainer:
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.opt.step()
-        adversarial = self.discriminator_step(hq) if self._fake is not None else {}
+        if self._fake is not None:  # the last update's figures stand on the steps between updates (d_every)
+            self._adversarial = self.discriminator_step(hq)
+        adversarial = self._adversarial
         decay = ema_decay(cfg, self.step, self.images_seen + cfg.batch)
         with torch.no_grad():
             torch._foreach_lerp_(self.ema, [p.detach() for p in self.model.parameters()], 1 - decay)

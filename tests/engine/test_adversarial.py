@@ -103,3 +103,18 @@ def test_gan_max_t_keeps_the_adversarial_term_off_the_early_bridge_states(faces_
     assert not torch.allclose(with_term[lat], without[lat])
     with pytest.raises(ValueError, match="gan_max_t"):
         cfg(faces_dir, tmp_path / "bad", gan=1.0, gan_max_t=0.0)
+
+
+def test_d_every_updates_the_discriminator_on_every_nth_step_only(faces_dir, tmp_path, monkeypatch):  # noqa: F811
+    trainer = Trainer(cfg(faces_dir, tmp_path / "lazy", steps=6, gan=0.1, d_every=3))
+    updated = []
+    real_step = trainer.discriminator_step
+    monkeypatch.setattr(trainer, "discriminator_step", lambda hq: updated.append(trainer.step) or real_step(hq))
+    trainer.run()
+    assert updated == [0, 3]
+    import json
+
+    logged = [json.loads(line) for line in (tmp_path / "lazy" / "log.jsonl").read_text().splitlines()]
+    assert all("d_loss" in line for line in logged)  # the last update's figures stand between updates
+    with pytest.raises(ValueError, match="d_every"):
+        cfg(faces_dir, tmp_path / "bad", gan=0.1, d_every=0)
