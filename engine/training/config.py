@@ -46,7 +46,8 @@ class TrainConfig:
     # keeps the pixel scale LPIPS judges detail at, for a quarter of VGG16's cost
     perceptual_crop: int = 0
     # weight of LPIPS-VGG on the template's eye and mouth boxes (engine/training/components.py), on the same share
-    # of the batch: GFPGAN's facial components, here to hold identity where a GAN would make faces generic (0 = off)
+    # of the batch: GFPGAN's facial components, meant to hold identity under a GAN; measured, it moved identity
+    # further (TRAINING.md, session 15) (0 = off)
     component: float = 0.0
     # adversarial term on the predicted clean face (engine/training/adversarial.py); 0 = off
     gan: float = 0.0  # its weight in the generator's loss
