@@ -48,15 +48,18 @@ def compare(reference: dict, candidates: list[dict], steps: int) -> list[dict]:
     return out
 
 
+def _load(path: str) -> dict:
+    return json.loads(Path(path).read_text())
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("reference")
     ap.add_argument("candidates", nargs="+")
     ap.add_argument("--steps", type=int, default=8, help="step count to compare (default 8, the shipped default)")
     args = ap.parse_args(argv)
-    load = lambda p: json.loads(Path(p).read_text())  # noqa: E731
     try:
-        rows = compare(load(args.reference), [load(p) for p in args.candidates], args.steps)
+        rows = compare(_load(args.reference), [_load(p) for p in args.candidates], args.steps)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,8 +15,6 @@ import torch
 
 from ..modelspec import FaceTemplate
 
-COMPONENTS = ("left eye", "right eye", "mouth")
-
 
 def component_boxes(template: FaceTemplate, image_size: int) -> list[tuple[int, int, int]]:
     """(top, left, side) of a square box around each eye and around the mouth, in an image_size crop.
