@@ -49,6 +49,9 @@ class TrainConfig:
     # of the batch: GFPGAN's facial components, meant to hold identity under a GAN; measured, it moved identity
     # further (TRAINING.md, session 15) (0 = off)
     component: float = 0.0
+    # weight of L1 on the same eye and mouth boxes, on every sample: a term that pins the parts' shape and tone
+    # rather than asking for their texture, as the LPIPS one did (0 = off)
+    component_pixel: float = 0.0
     # adversarial term on the predicted clean face (engine/training/adversarial.py); 0 = off
     gan: float = 0.0  # its weight in the generator's loss
     gan_loss: str = "hinge"  # hinge | ns (non-saturating)
@@ -108,8 +111,8 @@ class TrainConfig:
         if self.data_workers and self.data_path == "batched":
             raise ValueError("data_workers feeds the per-sample path; the batched path makes its pairs on the "
                              "training device (use --data-path per-sample)")
-        if min(self.perceptual, self.component, self.ema_halflife, self.gan, self.r1) < 0:
-            raise ValueError("perceptual, component, ema_halflife, gan and r1 must not be negative")
+        if min(self.perceptual, self.component, self.component_pixel, self.ema_halflife, self.gan, self.r1) < 0:
+            raise ValueError("perceptual, component, component_pixel, ema_halflife, gan and r1 must not be negative")
         if self.d_every < 1:
             raise ValueError(f"d_every must be at least 1, got {self.d_every}")
         if not 0.0 < self.gan_max_t <= 1.0:

@@ -180,7 +180,7 @@ class Trainer:
             self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.999))
         if cfg.init:
             self._init_from(Path(cfg.init))
-        self.components = self._component_boxes() if cfg.component > 0 else None
+        self.components = self._component_boxes() if cfg.component > 0 or cfg.component_pixel > 0 else None
         # FLOPs of one training image (forward + backward ~ 3x forward), for the TFLOP/s the log reports
         self.train_flops = 3 * count_flops(self.model)
         if cfg.channels_last:
@@ -295,9 +295,9 @@ class Trainer:
         out = out.float()
         per_sample = (out - target).pow(2).flatten(1).mean(1)
         self._fake = None
-        if self.perceptual is not None or self.disc is not None:
+        if self.perceptual is not None or self.disc is not None or self.cfg.component_pixel > 0:
             face = self.hashing.unhash(self.param.pred_x0(n, xt, out), lq)
-            per_sample = per_sample + self._perceptual(face, hq)
+            per_sample = per_sample + self._perceptual(face, hq) + self._component_pixel(face, hq)
             if self._gan_on(step):
                 from .adversarial import generator_loss
 
@@ -347,12 +347,22 @@ class Trainer:
         face, hq = face[:k], hq[:k]
         if self.cfg.perceptual > 0:
             out[:k] = self.cfg.perceptual * self.perceptual(*self._perceptual_patch(face, hq)).reshape(-1)
-        if self.components is not None:  # the eyes and mouth, whole, whatever square the term above saw
+        if self.cfg.component > 0:  # the eyes and mouth, whole, whatever square the term above saw
             from .components import crop_components
 
             parts = self.perceptual(crop_components(face, self.components), crop_components(hq, self.components))
             out[:k] = out[:k] + self.cfg.component * parts.reshape(k, len(self.components)).mean(1)
         return out
+
+    def _component_pixel(self, face: torch.Tensor, hq: torch.Tensor) -> torch.Tensor:
+        """Weighted L1 per sample on the eye and mouth boxes (mean over the boxes), every sample: it costs no
+        backbone, and it holds where the parts are and how dark, not what texture they have."""
+        if self.cfg.component_pixel <= 0:
+            return torch.zeros(face.shape[0], device=face.device)
+        from .components import crop_components
+
+        diff = (crop_components(face, self.components) - crop_components(hq, self.components)).abs()
+        return self.cfg.component_pixel * diff.flatten(1).mean(1).reshape(face.shape[0], -1).mean(1)
 
     def _perceptual_patch(self, face: torch.Tensor, hq: torch.Tensor):
         """The same random square of both (one per step and rank, drawn from the seed, so a resumed run sees

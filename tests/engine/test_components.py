@@ -60,3 +60,30 @@ def test_component_term_adds_the_mean_over_parts_on_the_perceptual_share(faces_d
     assert shown == [(6, 3, side, side)]
     with pytest.raises(ValueError, match="component"):
         TrainConfig(data="d", out="o", component=-1)
+
+
+def test_component_pixel_term_is_l1_on_the_boxes_of_every_sample_and_needs_no_backbone(faces_dir, tmp_path):  # noqa: F811
+    trainer = Trainer(TrainConfig(data=str(faces_dir), out=str(tmp_path / "run"), preset="tiny", image_size=32,
+                                  batch=4, steps=2, device="cpu", perceptual_share=0.5))
+    assert trainer.perceptual is None and trainer.components is None
+    trainer.cfg = replace(trainer.cfg, component_pixel=2.0)
+    trainer.init_template = TIGHT_128
+    trainer.components = trainer._component_boxes()
+    face, hq = torch.rand(4, 3, 32, 32), torch.zeros(4, 3, 32, 32)
+    top, left, side = trainer.components[2]
+    face[3, :, top:top + side, left:left + side] = 0  # sample 3's mouth is right
+    out = trainer._component_pixel(face, hq)
+    parts = crop_components(face, trainer.components).abs().mean((1, 2, 3)).reshape(4, 3).mean(1)
+    torch.testing.assert_close(out, 2.0 * parts)
+    assert (out > 0).all() and out[3] < out[:3].min()  # every sample, not only the perceptual share
+    assert (trainer._component_pixel(hq, hq) == 0).all()
+    # the loss picks it up with no LPIPS or discriminator loaded
+    hq_batch, lq_batch = trainer.sampler.batch(0, 4, 0, 1)
+    torch.manual_seed(0)  # the same bridge times and noise in both
+    with_term, _, _ = trainer.loss(hq_batch, lq_batch, 0)
+    trainer.cfg = replace(trainer.cfg, component_pixel=0.0)
+    torch.manual_seed(0)
+    without, _, _ = trainer.loss(hq_batch, lq_batch, 0)
+    assert with_term > without
+    with pytest.raises(ValueError, match="component_pixel"):
+        TrainConfig(data="d", out="o", component_pixel=-0.5)
