@@ -281,7 +281,7 @@ class Trainer:
             out = out.float()
             pixel = "l1" if self.cfg.pixel_loss == "auto" else self.cfg.pixel_loss
             err = (out - hq).abs() if pixel == "l1" else (out - hq).pow(2)
-            per_sample = err.flatten(1).mean(1) + self._perceptual(out, hq)
+            per_sample = err.flatten(1).mean(1) + self._perceptual(out, hq) + self._component_pixel(out, hq)
             return per_sample.mean(), None, per_sample
         x0, x1 = self.hashing.hash(hq, lq), self.hashing.endpoint_x1(lq)
         n, z = step_noise(self.cfg, step, per * self.world, x0.shape[1:], self.schedule.interval,
