@@ -6,6 +6,9 @@ the candidate brings closer to the person. Negative is better. Compares the refe
 (or --steps) with the same step count of each candidate.
 
     .venv/bin/python build_scripts/studies/paired_identity.py docs/eval/celeba-test/v9.json CAND.json [...]
+
+A candidate scored with `facebridge eval --limit N` saw the reference's first N images under the same seeded
+degradation: `--first N` compares those N of each.
 """
 
 from __future__ import annotations
@@ -37,14 +40,14 @@ def paired(reference: list, candidate: list) -> dict:
     return {"faces": n, "mean": mean, "se": sd / math.sqrt(n), "closer": sum(d < 0 for d in diffs) / n}
 
 
-def compare(reference: dict, candidates: list[dict], steps: int) -> list[dict]:
-    ref = step_row(reference, steps)
+def compare(reference: dict, candidates: list[dict], steps: int, first: int | None = None) -> list[dict]:
+    ref = step_row(reference, steps)["identity_per_image"][:first]
     out = []
     for cand in candidates:
         row = step_row(cand, steps)
         out.append({"model": cand.get("model", "?"), "steps": steps,
                     **{k: row.get(k) for k in ("psnr", "ssim", "lpips", "dists", "identity")},
-                    **paired(ref["identity_per_image"], row["identity_per_image"])})
+                    **paired(ref, row["identity_per_image"][:first])})
     return out
 
 
@@ -57,9 +60,10 @@ def main(argv=None) -> int:
     ap.add_argument("reference")
     ap.add_argument("candidates", nargs="+")
     ap.add_argument("--steps", type=int, default=8, help="step count to compare (default 8, the shipped default)")
+    ap.add_argument("--first", type=int, help="compare only the first N images of each (candidates run with --limit N)")
     args = ap.parse_args(argv)
     try:
-        rows = compare(_load(args.reference), [_load(p) for p in args.candidates], args.steps)
+        rows = compare(_load(args.reference), [_load(p) for p in args.candidates], args.steps, args.first)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

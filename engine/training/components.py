@@ -6,7 +6,8 @@ facial-component losses assume. The training faces are aligned to the model's te
 its eye and mouth points find those parts in every face to within a few pixels. The hope was that a perceptual
 term on them would hold the parts that carry identity to the person's own; measured (TRAINING.md, session 15) LPIPS
 on them asks for their texture and moved identity further away (+0.0108 against the GAN alone's +0.0044), so a
-term that pins their shape (pixel-level: `--component-pixel`, L1 on the boxes, session 16) is what to try next.
+term that pins their shape (pixel-level: `--component-pixel`, L1 on the boxes) followed; under the GAN it held
+identity (TRAINING.md, session 17).
 """
 
 from __future__ import annotations

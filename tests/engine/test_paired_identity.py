@@ -28,3 +28,8 @@ def test_compare_reads_the_step_row_and_refuses_other_inputs():
         compare(result("ref", [0.3, 0.4]), [result("a", [0.2, 0.4, 0.4])], 8)
     with pytest.raises(ValueError, match="no 4-step row"):
         compare(result("ref", [0.3, 0.4]), [result("a", [0.2, 0.4])], 4)
+
+
+def test_first_n_compares_a_limited_run_with_the_start_of_a_full_one():
+    rows = compare(result("ref", [0.3, 0.4, 0.5, 0.6]), [result("a", [0.2, 0.5])], 8, first=2)
+    assert rows[0]["faces"] == 2 and rows[0]["mean"] == pytest.approx(0.0)
