@@ -105,7 +105,7 @@ def finish_crop(restored: np.ndarray, original: np.ndarray, *, peak: float = 255
     if grayscale:
         return to_gray3(rest)
     if tone is not None:
-        rest = tone.apply(rest, peak).astype(np.float32)
+        rest = tone.for_face(original, peak).apply(rest, peak).astype(np.float32)
     return rest
 
 

@@ -56,6 +56,24 @@ class ToneCurve:
     def chroma(self, y: np.ndarray):
         return np.interp(y, self.luma, self.cr), np.interp(y, self.luma, self.cb)
 
+    def misfit(self, rgb: np.ndarray) -> float:
+        """RMS distance (0-255 chroma units, the worse of Cr and Cb) of float RGB in [0, 1] from the curve."""
+        y, cr, cb = _ycc(rgb)
+        fit_cr, fit_cb = self.chroma(y)
+        return max(float(np.sqrt(np.mean((fit_cr - cr) ** 2))), float(np.sqrt(np.mean((fit_cb - cb) ** 2)))) * 255.0
+
+    def for_face(self, original: np.ndarray, peak: float = 255.0) -> "ToneCurve":
+        """This curve as it applies to one face: its residual is the worse of the photo's and the original face
+        crop's own (the central half, where the skin is). A faded colour photo can be nearly toned overall
+        (green foliage, blue dress) while its face is still warm skin; the curve would turn that face green.
+        The face's own misfit says so: on the shared photos, 7.3 for the autochrome girl's face (photo 3.2), 0.5-2.9
+        for the faces of sepia prints (docs/TONE.md)."""
+        n, m = original.shape[:2]
+        centre = original[n // 4: n - n // 4, m // 4: m - m // 4].reshape(-1, 3).astype(np.float64) / peak
+        if centre.size == 0:
+            return self
+        return ToneCurve(self.luma, self.cr, self.cb, max(self.residual, self.misfit(centre)))
+
     def apply(self, rgb: np.ndarray, peak: float = 255.0) -> np.ndarray:
         """Give float RGB (0..peak) the tone's chroma, in proportion to `weight`; luma is unchanged."""
         w = self.weight
@@ -89,6 +107,4 @@ def fit_tone(pixels: np.ndarray) -> Optional[ToneCurve]:
     if len(luma) < 2:
         return None
     curve = ToneCurve(tuple(luma), tuple(med_cr), tuple(med_cb), 0.0)
-    fit_cr, fit_cb = curve.chroma(y)
-    misfit = max(float(np.sqrt(np.mean((fit_cr - cr) ** 2))), float(np.sqrt(np.mean((fit_cb - cb) ** 2)))) * 255.0
-    return ToneCurve(curve.luma, curve.cr, curve.cb, misfit)
+    return ToneCurve(curve.luma, curve.cr, curve.cb, curve.misfit(rgb))

@@ -63,6 +63,27 @@ def test_a_sepia_photo_stays_sepia_where_the_face_is_pasted():
     assert np.abs(expect * 255 - kept[region]).max() <= 3
 
 
+def test_a_warm_face_in_a_nearly_toned_photo_keeps_its_own_colour():
+    """An autochrome: the photo as a whole fits a tone curve (foliage, dress) but the face is warm skin. The
+    photo's curve would paint that face green (bopb_old_b, session 18); the face's own misfit turns it off."""
+    size, o = 240, 88
+    ramp = np.linspace(10, 245, size)[None, :, None].repeat(size, 0).repeat(3, 2)
+    base = np.clip(ramp + np.random.default_rng(0).normal(0, 20, (size, size, 3)), 0, 255).astype(np.uint8)
+    base[o:o + 64, o:o + 64] = face_like(64)
+    photo = d.apply_tone(base, 0, 1.0).astype(int)
+    photo[o:o + 64, o:o + 64] += [14, 0, -14]  # warmer than the print's tone at the same brightness
+    photo = np.clip(photo, 0, 255).astype(np.uint8)
+    tone = fit_tone(photo)
+    template = FFHQ_512.scaled(64)
+    face = align_face(photo, np.array(template.points) + [o, o], template)
+    assert tone.weight == 1.0 and tone.for_face(face.crop).weight == 0.0
+    assert tone.for_face(d.apply_tone(base, 0, 1.0)[o:o + 64, o:o + 64]).weight == 1.0  # a sepia face stays toned
+    out = paste_faces(photo, [face], [face.crop], template=template, tone=tone)
+    region = (slice(o + 16, o + 48), slice(o + 16, o + 48))
+    warmth = lambda img: float((img[region][..., 0].astype(int) - img[region][..., 2]).mean())  # noqa: E731
+    assert abs(warmth(out) - warmth(photo)) < 3.0
+
+
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     from engine.io.checkpoints import save_checkpoint
