@@ -136,8 +136,12 @@ def test_ui_stays_responsive_while_restoring(qtbot, window, photo):
     window.restore()
     wait_idle(qtbot, window)
     timer.stop()
-    assert len(gaps) > 5
-    assert max(gaps[1:]) < 0.5, max(gaps)
+    # a restore on the GUI thread would show as one gap about as long as the whole run; the OS may still hold the
+    # event loop back a few hundred ms when the machine is busy (a training run beside the suite), so the bound
+    # is relative to the run, and the typical tick must stay near the 20 ms timer
+    assert len(gaps) > 10
+    total, longest, typical = sum(gaps), max(gaps[1:]), sorted(gaps)[len(gaps) // 2]
+    assert longest < min(1.5, 0.35 * total) and typical < 0.1, (longest, typical, total)
 
 
 def test_compare_grid_flow(qtbot, window, photo):
