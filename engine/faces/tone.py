@@ -11,7 +11,7 @@ luma, keep the model's colour (matched to the photo's by the paste's low-frequen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import cv2
@@ -75,7 +75,7 @@ class ToneCurve:
             return self
         excess = self.misfit(centre) - self.residual
         blend = float(np.clip(excess / FACE_EXCESS - 1.0, 0.0, 1.0))
-        return ToneCurve(self.luma, self.cr, self.cb, self.residual + blend * max(0.0, excess))
+        return replace(self, residual=self.residual + blend * excess)  # blend > 0 only where excess > 1.5
 
     def apply(self, rgb: np.ndarray, peak: float = 255.0) -> np.ndarray:
         """Give float RGB (0..peak) the tone's chroma, in proportion to `weight`; luma is unchanged."""
@@ -110,4 +110,4 @@ def fit_tone(pixels: np.ndarray) -> Optional[ToneCurve]:
     if len(luma) < 2:
         return None
     curve = ToneCurve(tuple(luma), tuple(med_cr), tuple(med_cb), 0.0)
-    return ToneCurve(curve.luma, curve.cr, curve.cb, curve.misfit(rgb))
+    return replace(curve, residual=curve.misfit(rgb))
