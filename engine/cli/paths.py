@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-MODEL_NAME = "facebridge-pi2sb-none-256-v9.safetensors"
+MODEL_NAME = "facebridge-pi2sb-none-256-v13.safetensors"
 
 
 def resources_dir() -> Path:
