@@ -10,6 +10,7 @@ RUN=${1:?run folder}
 PROCS=${PROCS:-2}
 DATA=${DATA:-../shared/data/utkface-aligned-200}
 TRAIN_DATA=${TRAIN_DATA:-$DATA/train}  # the whole-head model: a folder with celebahq-faces/train and aligned webmorph
+#   (build it with: .venv/bin/python build_scripts/prepare_head256_data.py --out /work/data/head256)
 PRESET=${PRESET:-small}  # head256: the whole-head 256 px model (with SIZE=256 DEGRADATION=wide)
 INIT=${INIT:-}
 HASHING=${HASHING:-none}  # none (the ablation's winner, docs/ABLATION.md) | cat (models v1, v2) | res
