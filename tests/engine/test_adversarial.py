@@ -9,7 +9,7 @@ from engine.training.adversarial import (PatchDiscriminator, count, discriminato
                                          r1_penalty)
 from engine.training.loop import Trainer
 
-from .test_training import cfg, faces_dir, losses  # noqa: F401 - the fixture and helpers are shared
+from .test_training import cfg, losses
 
 
 def test_discriminator_is_small_and_judges_patches():
@@ -48,7 +48,7 @@ def test_with_r1_the_discriminator_still_learns_to_tell_sharp_from_soft():
     assert gap > 1.0  # measured: 3.8 with the per-image mean, 0.09 with the old sum
 
 
-def test_a_gan_run_trains_the_discriminator_and_resumes_exactly(faces_dir, tmp_path):  # noqa: F811
+def test_a_gan_run_trains_the_discriminator_and_resumes_exactly(faces_dir, tmp_path):
     kw = dict(gan=0.1, r1=1.0, gan_start=1)
     straight = Trainer(cfg(faces_dir, tmp_path / "a", **kw))
     before = [p.detach().clone() for p in straight.disc.parameters()]
@@ -75,7 +75,7 @@ def test_a_gan_run_trains_the_discriminator_and_resumes_exactly(faces_dir, tmp_p
 
 
 def test_before_gan_start_the_network_learns_as_without_the_term_while_the_discriminator_warms(faces_dir,
-                                                                                                 tmp_path):  # noqa: F811
+                                                                                                 tmp_path):
     plain = Trainer(cfg(faces_dir, tmp_path / "plain", steps=2))
     plain.run()
     warming = Trainer(cfg(faces_dir, tmp_path / "gan", steps=2, gan=0.5, gan_start=5))
@@ -86,7 +86,7 @@ def test_before_gan_start_the_network_learns_as_without_the_term_while_the_discr
     assert any(not torch.equal(a, b) for a, b in zip(before, warming.disc.parameters()))  # but D learned
 
 
-def test_gan_max_t_keeps_the_adversarial_term_off_the_early_bridge_states(faces_dir, tmp_path):  # noqa: F811
+def test_gan_max_t_keeps_the_adversarial_term_off_the_early_bridge_states(faces_dir, tmp_path):
     """With --gan-max-t 0.5 a sample at t > 0.5 has exactly the loss it has without the GAN; the late ones get
     the term."""
     torch.manual_seed(0)
@@ -105,7 +105,7 @@ def test_gan_max_t_keeps_the_adversarial_term_off_the_early_bridge_states(faces_
         cfg(faces_dir, tmp_path / "bad", gan=1.0, gan_max_t=0.0)
 
 
-def test_d_every_updates_the_discriminator_on_every_nth_step_only(faces_dir, tmp_path, monkeypatch):  # noqa: F811
+def test_d_every_updates_the_discriminator_on_every_nth_step_only(faces_dir, tmp_path, monkeypatch):
     trainer = Trainer(cfg(faces_dir, tmp_path / "lazy", steps=6, gan=0.1, d_every=3))
     updated = []
     real_step = trainer.discriminator_step

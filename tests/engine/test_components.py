@@ -10,7 +10,6 @@ from engine.training.components import component_boxes, crop_components
 from engine.training.config import TrainConfig
 from engine.training.loop import Trainer
 
-from .test_training import faces_dir  # noqa: F401  (fixture)
 
 
 @pytest.mark.parametrize("template,size", [(FFHQ_512, 256), (TIGHT_128, 128), (TIGHT_128, 32)])
@@ -36,7 +35,7 @@ def test_crops_come_in_image_then_box_order():
     assert torch.equal(crops[4], images[1, :, 4:6, 4:6]) and torch.equal(crops[2], images[0, :, 6:8, 0:2])
 
 
-def test_component_term_adds_the_mean_over_parts_on_the_perceptual_share(faces_dir, tmp_path):  # noqa: F811
+def test_component_term_adds_the_mean_over_parts_on_the_perceptual_share(faces_dir, tmp_path):
     trainer = Trainer(TrainConfig(data=str(faces_dir), out=str(tmp_path / "run"), preset="tiny", image_size=32,
                                   batch=4, steps=2, device="cpu", perceptual_share=0.5, perceptual_crop=24))
     shown = []
@@ -62,7 +61,7 @@ def test_component_term_adds_the_mean_over_parts_on_the_perceptual_share(faces_d
         TrainConfig(data="d", out="o", component=-1)
 
 
-def test_component_pixel_term_is_l1_on_the_boxes_of_every_sample_and_needs_no_backbone(faces_dir, tmp_path):  # noqa: F811
+def test_component_pixel_term_is_l1_on_the_boxes_of_every_sample_and_needs_no_backbone(faces_dir, tmp_path):
     trainer = Trainer(TrainConfig(data=str(faces_dir), out=str(tmp_path / "run"), preset="tiny", image_size=32,
                                   batch=4, steps=2, device="cpu", perceptual_share=0.5))
     assert trainer.perceptual is None and trainer.components is None

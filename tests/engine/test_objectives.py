@@ -15,7 +15,6 @@ from engine.training.config import TrainConfig
 from engine.training.loop import Trainer, draw_times, ema_decay, step_noise
 
 from .helpers import face_like
-from .test_training import faces_dir  # noqa: F401  (fixture)
 
 SCHEDULE = BridgeSchedule()
 
@@ -207,7 +206,7 @@ def test_ot_ode_model_is_deterministic_and_refuses_i3sb():
         restorer.restore([face], steps=4, sampler="i3sb")
 
 
-def test_perceptual_crop_takes_the_same_seeded_square_of_both(faces_dir, tmp_path):  # noqa: F811
+def test_perceptual_crop_takes_the_same_seeded_square_of_both(faces_dir, tmp_path):
     trainer = Trainer(TrainConfig(data=str(faces_dir), out=str(tmp_path / "run"), preset="tiny", image_size=32,
                                   batch=4, steps=2, device="cpu", perceptual_crop=16))
     face, hq = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
@@ -230,7 +229,7 @@ def test_perceptual_crop_takes_the_same_seeded_square_of_both(faces_dir, tmp_pat
     assert whole._perceptual_patch(face, hq)[0] is face
 
 
-def test_perceptual_term_sees_only_its_share_and_patch(faces_dir, tmp_path):  # noqa: F811
+def test_perceptual_term_sees_only_its_share_and_patch(faces_dir, tmp_path):
     # the VGG backbone needs the eval extra; stand in a distance that records what it is shown
     trainer = Trainer(TrainConfig(data=str(faces_dir), out=str(tmp_path / "run"), preset="tiny", image_size=32,
                                   batch=4, steps=2, device="cpu", perceptual_share=0.5, perceptual_crop=24))

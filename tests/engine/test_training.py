@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from engine.errors import Cancelled
 from engine.io.checkpoints import load_checkpoint
@@ -15,18 +14,7 @@ from engine.progress import CancelToken
 from engine.training.config import TrainConfig
 from engine.training.loop import Trainer, train
 
-from .helpers import face_like
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture()
-def faces_dir(tmp_path):
-    folder = tmp_path / "faces"
-    folder.mkdir()
-    for i in range(8):
-        Image.fromarray(face_like(48, i)).save(folder / f"{i}.png")
-    return folder
 
 
 def cfg(faces_dir, out, **kw):

@@ -405,7 +405,7 @@ def test_garbage_is_collected_on_the_gui_thread(qtbot, window):
         return probe() is None
 
     qtbot.waitUntil(allocate_and_check, timeout=5000)  # collected by the GUI thread's timer
-    del junk
+    junk.clear()
 
 
 def test_presets_and_warning_follow_the_models_measured_curve(qtbot, settings, tmp_path, monkeypatch):
