@@ -74,8 +74,7 @@ def test_a_gan_run_trains_the_discriminator_and_resumes_exactly(faces_dir, tmp_p
     assert all("d_loss" in line for line in logged)  # the discriminator trains from step 0
 
 
-def test_before_gan_start_the_network_learns_as_without_the_term_while_the_discriminator_warms(faces_dir,
-                                                                                                 tmp_path):
+def test_before_gan_start_the_network_learns_as_without_the_term_while_the_discriminator_warms(faces_dir, tmp_path):
     plain = Trainer(cfg(faces_dir, tmp_path / "plain", steps=2))
     plain.run()
     warming = Trainer(cfg(faces_dir, tmp_path / "gan", steps=2, gan=0.5, gan_start=5))
