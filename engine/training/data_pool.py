@@ -13,6 +13,8 @@ once, through shared memory, instead of a copy pickled for each.
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
+import time
 from multiprocessing import shared_memory
 
 import cv2
@@ -21,6 +23,8 @@ import numpy as np
 from .data import PairSampler, stack_pairs
 
 BATCH_TIMEOUT_S = 600  # a worker killed outright (out of memory, a crash in native code) loses its batch silently
+CLOSE_TIMEOUT_S = 60  # how long close() lets batches still being made finish before it kills the workers
+TERMINATE_WAIT_S = 10  # and how long it then waits for the pool to stop
 
 _WORKER: dict = {}  # in a worker: its PairSampler and the shared block the faces live in
 
@@ -54,11 +58,14 @@ class PooledPairSampler(PairSampler):
             workers, initializer=_start_worker,
             initargs=(self._block.name, faces.shape, faces.dtype.str, seed, ranges, hflip))
         self._ahead = None  # ((step, global_batch, rank, world), AsyncResult)
+        self._in_flight: list = []  # every AsyncResult not yet known to be done, the unused made-ahead ones too
 
     def _submit(self, key):
         step, global_batch, rank, world = key
         jobs = [(step, j, i) for j, i in self.jobs(step, global_batch, rank, world)]
-        return self.pool.map_async(_make_pair, jobs, chunksize=max(1, len(jobs) // (4 * self.workers)))
+        result = self.pool.map_async(_make_pair, jobs, chunksize=max(1, len(jobs) // (4 * self.workers)))
+        self._in_flight = [r for r in self._in_flight if not r.ready()] + [result]
+        return result
 
     def batch(self, step: int, global_batch: int, rank: int = 0, world: int = 1):
         key = (step, global_batch, rank, world)
@@ -71,10 +78,23 @@ class PooledPairSampler(PairSampler):
                                "a worker may have died (out of memory?); run with fewer --data-workers") from None
 
     def close(self) -> None:
-        """Stop the workers and free the shared faces (the sampler cannot make batches after this)."""
+        """Stop the workers and free the shared faces (the sampler cannot make batches after this).
+
+        Batches still being made are let finish and the workers leave on their own: Pool.terminate() kills a
+        worker that may be half-way through writing a result, and the pool's result thread then waits forever
+        for the rest of that message (reproduced with 256 px pairs: about one close in twelve hung)."""
         self._ahead = None
-        self.pool.terminate()
-        self.pool.join()
+        deadline = time.monotonic() + CLOSE_TIMEOUT_S
+        for result in self._in_flight:
+            result.wait(max(0.0, deadline - time.monotonic()))
+        if all(r.ready() for r in self._in_flight):
+            self.pool.close()
+            self.pool.join()
+        else:  # a worker is stuck: terminate, but do not wait on pool threads that may never return
+            stopper = threading.Thread(target=self.pool.terminate, daemon=True)
+            stopper.start()
+            stopper.join(TERMINATE_WAIT_S)
+        self._in_flight = []
         self.faces = None  # drop the view before the block goes
         self._block.close()
         self._block.unlink()

@@ -1,10 +1,15 @@
 """The pooled per-sample sampler: the same batches as the single-process one, ahead of time, any order."""
 
+import os
+import signal
+import time
+
 import numpy as np
 import pytest
 import torch
 
 from engine import degradations
+from engine.training import data_pool
 from engine.training.config import TrainConfig
 from engine.training.data import PairSampler
 from engine.training.data_pool import PooledPairSampler
@@ -37,6 +42,34 @@ def test_pool_gives_the_serial_batches_in_order_out_of_order_and_per_rank(faces)
             pooled.batch(5, 5, 0, 2)
     finally:
         pooled.close()
+
+
+def test_close_lets_the_batch_being_made_finish_and_the_workers_leave_on_their_own(faces):
+    # Pool.terminate() on a worker half-way through writing a result left the pool's result thread waiting for
+    # the rest of the message forever: the test above hung now and then, both workers dead
+    pooled = PooledPairSampler(faces, 5, degradations.MIXED, workers=2)
+    workers = list(pooled.pool._pool)
+    pooled.batch(0, 4)  # step 1 is being made ahead as close() is called
+    ahead = pooled._ahead[1]
+    pooled.close()
+    assert ahead.ready() and ahead.successful()
+    assert [w.exitcode for w in workers] == [0, 0]  # left on the pool's sentinel, not killed
+
+
+def test_close_returns_even_when_a_worker_is_stuck(faces, monkeypatch):
+    monkeypatch.setattr(data_pool, "CLOSE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(data_pool, "TERMINATE_WAIT_S", 1.0)
+    pooled = PooledPairSampler(faces, 5, degradations.MIXED, workers=1)
+    worker = pooled.pool._pool[0]
+    pooled.batch(0, 4)
+    os.kill(worker.pid, signal.SIGSTOP)  # stuck mid-batch: never finishes, never answers
+    try:
+        pooled._submit((7, 4, 0, 1))
+        start = time.monotonic()
+        pooled.close()
+        assert time.monotonic() - start < 10
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
 
 
 def test_a_worker_failure_reaches_the_training_process(faces):
