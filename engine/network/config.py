@@ -20,6 +20,11 @@ class UNetConfig:
     # >0: a detail branch of this width at half the patch (twice the UNet's top resolution), which sees the
     # input pixels there and adds to the head's output; 0 = none (every model before v7)
     detail_channels: int = 0
+    # >0: this many wide residual blocks on the decoder's top grid, just before the head, each through
+    # top_width hidden channels (0: 4x base_channels) and ending in a zero-initialised layer, so a network that
+    # gains them starts as it was; 0 = none (every model before v15)
+    top_blocks: int = 0
+    top_width: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "channel_mult", tuple(int(m) for m in self.channel_mult))
@@ -30,6 +35,8 @@ class UNetConfig:
                 raise ValueError(f"UNetConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.detail_channels < 0:
             raise ValueError(f"UNetConfig.detail_channels must be >= 0, got {self.detail_channels}")
+        if self.top_blocks < 0 or self.top_width < 0:
+            raise ValueError(f"UNetConfig.top_blocks and top_width must be >= 0, got {self.top_blocks}, {self.top_width}")
         if self.detail_channels and self.patch_size % 2:
             raise ValueError(f"a detail branch works at half the patch: patch_size must be even, got {self.patch_size}")
         if not self.channel_mult:
@@ -75,6 +82,11 @@ PRESETS: dict[str, UNetConfig] = {
     # TRAINING.md, v7). head256 weights carry over exactly (transfer.py)
     "head256d": UNetConfig(image_size=256, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
                            attention_resolutions=(8,), head_channels=32, patch_size=4, detail_channels=32),
+    # head256d plus two wide blocks (128 hidden channels) on the 64 px top grid before the head: more capacity
+    # where each 4x4 patch's detail is drawn, for 1.2 GFLOPs more per step; head256d weights carry over exactly
+    "head256w": UNetConfig(image_size=256, base_channels=32, channel_mult=(1, 2, 4, 4), num_res_blocks=1,
+                           attention_resolutions=(8,), head_channels=32, patch_size=4, detail_channels=32,
+                           top_blocks=2, top_width=128),
     # the device kit's default (docs/DEVICE.md): 23 M parameters behind a 2x2 pixel-unshuffle stem, 15.5 GFLOPs
     # per forward pass, a third of "base", so a 9-minute GPU run can see over a million images
     "gpu": UNetConfig(image_size=128, base_channels=64, channel_mult=(1, 2, 3, 4), num_res_blocks=2,

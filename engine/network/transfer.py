@@ -8,8 +8,8 @@ head's output channels differ; they are mapped so that the new network, given an
 same way. On any other image it sees each k x k block through its mean. A warm start, not a new model: the
 extra resolution has to be learnt.
 
-A detail branch ends in a zero-initialised layer, so a network that gains one computes exactly what it computed
-before; its branch keeps the new network's fresh initialisation and is learnt from there.
+A detail branch and the top blocks end in zero-initialised layers, so a network that gains them computes exactly
+what it computed before; they keep the new network's fresh initialisation and are learnt from there.
 """
 
 from __future__ import annotations
@@ -22,16 +22,29 @@ STEM, HEAD = "stem.weight", "head.2"
 
 
 DETAIL = "detail_"  # the detail branch's parameters: detail_in, detail_block, detail_out
+TOP = "top."  # the top blocks' parameters
+
+# parts a network can gain at the same patch size: the config fields that size each, and its parameters' prefix
+_GAINABLE = {"detail_channels": (("detail_channels",), DETAIL), "top_blocks": (("top_blocks", "top_width"), TOP)}
+
+
+def gained_parts(old: UNetConfig, new: UNetConfig) -> list[str]:
+    """Parameter prefixes of the zero-initialised parts `new` has and `old` lacks (only at the same patch)."""
+    if new.patch_size != old.patch_size:
+        return []
+    return [prefix for key, (_, prefix) in _GAINABLE.items() if not getattr(old, key) and getattr(new, key)]
 
 
 def patch_factor(old: UNetConfig, new: UNetConfig) -> int:
-    """k such that `new` is `old` behind a k times larger patch (and perhaps with a detail branch `old` lacks);
-    raises ValueError when it is not."""
+    """k such that `new` is `old` behind a k times larger patch (and perhaps with a detail branch or top blocks
+    `old` lacks); raises ValueError when it is not."""
     k = new.patch_size // old.patch_size
-    gains_detail = not old.detail_channels and new.detail_channels and k == 1
-    same = {**old.to_dict(), "image_size": new.image_size, "patch_size": new.patch_size,
-            "detail_channels": new.detail_channels if gains_detail else old.detail_channels} == new.to_dict()
-    if not same or k < 1 or new.patch_size != k * old.patch_size or new.image_size != k * old.image_size:
+    expected = {**old.to_dict(), "image_size": new.image_size, "patch_size": new.patch_size}
+    gained = gained_parts(old, new)
+    for fields_, prefix in _GAINABLE.values():
+        if prefix in gained:
+            expected.update({f: getattr(new, f) for f in fields_})
+    if expected != new.to_dict() or k < 1 or new.patch_size != k * old.patch_size or new.image_size != k * old.image_size:
         raise ValueError(f"a different network ({old}) than this run ({new}): they differ beyond the patch size")
     return k
 
@@ -49,12 +62,14 @@ def _expanded_index(channels: int, old_patch: int, k: int) -> torch.Tensor:
 
 def carry_state(state: dict, old: UNetConfig, new: UNetConfig, fresh: dict | None = None) -> dict:
     """`state` (the old network's state dict) rewritten for the new network's config. `fresh`: the new
-    network's own state dict, whose detail branch is kept when the old network has none."""
+    network's own state dict, whose detail branch or top blocks are kept when the old network lacks them."""
     k = patch_factor(old, new)
-    if new.detail_channels and not old.detail_channels:
+    gained = gained_parts(old, new)
+    if gained:
         if fresh is None:
-            raise ValueError("the new network adds a detail branch: pass its own state (fresh) to start it from")
-        return {**dict(state), **{n: v for n, v in fresh.items() if n.startswith(DETAIL)}}
+            raise ValueError("the new network adds a detail branch or top blocks: pass its own state (fresh) to "
+                             "start them from")
+        return {**dict(state), **{n: v for n, v in fresh.items() if n.startswith(tuple(gained))}}
     if k == 1:
         return dict(state)
     out = dict(state)

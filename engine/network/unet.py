@@ -42,14 +42,17 @@ def timestep_embedding(level: torch.Tensor, dim: int, max_period: float = 10000.
 
 
 class ResBlock(nn.Module):
-    def __init__(self, ch_in: int, ch_out: int, emb_dim: int, dropout: float):
+    """hidden: the width between the two convolutions (default ch_out; wider in the top blocks)."""
+
+    def __init__(self, ch_in: int, ch_out: int, emb_dim: int, dropout: float, hidden: int | None = None):
         super().__init__()
+        hidden = hidden or ch_out
         self.norm1 = _norm(ch_in)
-        self.conv1 = nn.Conv2d(ch_in, ch_out, 3, padding=1)
-        self.emb = nn.Linear(emb_dim, 2 * ch_out)
-        self.norm2 = _norm(ch_out)
+        self.conv1 = nn.Conv2d(ch_in, hidden, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, 2 * hidden)
+        self.norm2 = _norm(hidden)
         self.dropout = nn.Dropout(dropout)
-        self.conv2 = _zero(nn.Conv2d(ch_out, ch_out, 3, padding=1))
+        self.conv2 = _zero(nn.Conv2d(hidden, ch_out, 3, padding=1))
         self.skip = nn.Identity() if ch_in == ch_out else nn.Conv2d(ch_in, ch_out, 1)
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
@@ -139,6 +142,9 @@ class UNet(nn.Module):
                     blocks.append(Upsample(ch))
                     res *= 2
                 self.up.append(Stage(*blocks))
+        if c.top_blocks:
+            width = c.top_width or 4 * c.base_channels
+            self.top = Stage(*[ResBlock(ch, ch, emb_dim, c.dropout, hidden=width) for _ in range(c.top_blocks)])
         self.head = nn.Sequential(_norm(ch), nn.SiLU(), _zero(nn.Conv2d(ch, c.out_channels * p2, 3, padding=1)))
         if c.detail_channels:
             # the detail branch: the input at half the patch beside the top features (nearest-upsampled), one
@@ -164,6 +170,8 @@ class UNet(nn.Module):
         h = self.middle(h, emb)
         for stage in self.up:
             h = stage(torch.cat([h, hs.pop()], dim=1), emb)
+        if c.top_blocks:
+            h = self.top(h, emb)
         out = self.head(h)
         if c.patch_size > 1:
             out = F.pixel_shuffle(out, c.patch_size)

@@ -69,6 +69,9 @@ class TrainConfig:
     gan_max_t: float = 1.0
     pixel_loss: str = "auto"  # regression only: auto (L1, the original baseline) | l1 | mse
     init: str = ""  # optional .safetensors to initialise the network from (same architecture)
+    # learning-rate factor for the parts the network has and the --init model lacks (a detail branch, top
+    # blocks): they start at zero and have to be learnt, while the rest only needs fine-tuning
+    fresh_lr_mult: float = 1.0
     # batched: degrade whole batches as tensor ops on the training device (the GPU path; the same code runs
     # on a CPU); per-sample: the OpenCV loop, exact across any number of DDP processes. auto = batched on an
     # accelerator (per-sample where the range has old-photo damage or data_workers are set), per-sample on a
@@ -113,6 +116,8 @@ class TrainConfig:
                              "training device (use --data-path per-sample)")
         if min(self.perceptual, self.component, self.component_pixel, self.ema_halflife, self.gan, self.r1) < 0:
             raise ValueError("perceptual, component, component_pixel, ema_halflife, gan and r1 must not be negative")
+        if self.fresh_lr_mult <= 0:
+            raise ValueError(f"fresh_lr_mult must be positive, got {self.fresh_lr_mult}")
         if self.d_every < 1:
             raise ValueError(f"d_every must be at least 1, got {self.d_every}")
         if not 0.0 < self.gan_max_t <= 1.0:

@@ -164,6 +164,7 @@ class Trainer:
         self.perceptual = None
         self.init_provenance: Optional[dict] = None
         self.init_template = None  # the face template of the --init model, when it has one
+        self.fresh_prefixes: tuple[str, ...] = ()  # parameter prefixes of the parts the --init model lacks
         if cfg.perceptual > 0 or cfg.component > 0:
             from ..evaluation.backbones import load_lpips
 
@@ -187,7 +188,7 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = [p.detach().clone() for p in self.model.parameters()]
         # fused AdamW: one kernel for all parameters on a GPU (the CPU keeps the loop runs were made with)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0,
+        self.opt = torch.optim.AdamW(self._param_groups(), lr=cfg.lr, weight_decay=0.0,
                                      fused=True if self.device.type == "cuda" else None)
         self.step = 0
         self.images_seen = 0
@@ -200,13 +201,24 @@ class Trainer:
         if cfg.compile:
             self.net = torch.compile(self.net)
 
+    def _param_groups(self) -> list[dict]:
+        """One group, or two when parts new to the --init model learn at --fresh-lr-mult times the rate (the
+        same split on a resume: _init_from runs then too)."""
+        named = list(self.model.named_parameters())
+        fresh = [p for n, p in named if self.fresh_prefixes and n.startswith(self.fresh_prefixes)]
+        if not fresh or self.cfg.fresh_lr_mult == 1.0:
+            return [{"params": [p for _, p in named], "lr_mult": 1.0}]
+        rest = [p for n, p in named if not n.startswith(self.fresh_prefixes)]
+        return [{"params": rest, "lr_mult": 1.0}, {"params": fresh, "lr_mult": self.cfg.fresh_lr_mult}]
+
     def _init_from(self, path: Path) -> None:
         """Start from another model's weights (same architecture, the same behind a larger patch, or the same
         without a detail branch); EMA starts from them too."""
         from ..io.checkpoints import load_checkpoint
-        from ..network.transfer import carry_state
+        from ..network.transfer import carry_state, gained_parts
 
         other, spec = load_checkpoint(path, self.device)
+        self.fresh_prefixes = tuple(gained_parts(spec.network, self.model.config))
         # the same network, or the same behind a larger patch (a 128 px model starting a 256 px one)
         self.model.load_state_dict(carry_state(other.state_dict(), spec.network, self.model.config,
                                                fresh=self.model.state_dict()))
@@ -381,7 +393,7 @@ class Trainer:
         hq, lq = sampler.batch(self.step, cfg.batch, self.rank, self.world)
         hq, lq = hq.to(self.device), lq.to(self.device)
         for group in self.opt.param_groups:
-            group["lr"] = lr_at(cfg, self.step, self.wall_time)
+            group["lr"] = lr_at(cfg, self.step, self.wall_time) * group.get("lr_mult", 1.0)
         loss, n, per_sample = self.loss(hq, lq, self.step)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

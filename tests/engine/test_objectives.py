@@ -242,3 +242,28 @@ def test_perceptual_term_sees_only_its_share_and_patch(faces_dir, tmp_path):
     assert (out[2:] == 0).all() and (out[:2] > 0).all()
     with pytest.raises(ValueError, match="perceptual_crop"):
         TrainConfig(data="d", out="o", image_size=32, perceptual_crop=64)
+
+
+def test_parts_new_to_the_init_model_learn_at_their_own_rate_across_a_resume(faces_dir, tmp_path, monkeypatch):
+    from engine.io.checkpoints import save_checkpoint
+    from engine.network.config import PRESETS
+
+    from .helpers import tiny_model, tiny_spec
+
+    monkeypatch.setitem(PRESETS, "tiny-top", replace(PRESETS["tiny"], top_blocks=1, top_width=16))
+    spec = tiny_spec(tiny_cfg(faces_dir, tmp_path).hashing)
+    init = save_checkpoint(tmp_path / "init.safetensors", tiny_model(spec), spec, dtype=torch.float32)
+    cfg = tiny_cfg(faces_dir, tmp_path / "run", init=str(init), preset="tiny-top", fresh_lr_mult=10.0, steps=3)
+    warm = Trainer(cfg)
+    base, fresh = warm.opt.param_groups
+    assert {id(p) for p in fresh["params"]} == {id(p) for n, p in warm.model.named_parameters()
+                                                if n.startswith("top.")}
+    warm.run()
+    assert fresh["lr"] == pytest.approx(10 * base["lr"]) and base["lr"] > 0
+    resumed = Trainer(replace(cfg, steps=4))  # the same split, so the optimiser state loads
+    resumed.run()
+    assert [g["lr_mult"] for g in resumed.opt.param_groups] == [1.0, 10.0]
+    # without the factor, or without parts to apply it to, one group as before
+    assert len(Trainer(replace(cfg, out=str(tmp_path / "one"), fresh_lr_mult=1.0)).opt.param_groups) == 1
+    with pytest.raises(ValueError, match="fresh_lr_mult"):
+        replace(cfg, fresh_lr_mult=0.0)

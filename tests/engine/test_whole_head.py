@@ -16,7 +16,7 @@ from engine.faces.paste import paste_faces
 from engine.modelspec import FFHQ_512, TIGHT_128
 from engine.network.config import UNetConfig, preset
 from engine.network.transfer import carry_state
-from engine.network.unet import UNet
+from engine.network.unet import UNet, count_flops
 
 from ..conftest import shared_data
 from .helpers import face_like
@@ -102,6 +102,32 @@ def test_detail_branch_config_is_checked_and_costs_what_it_says():
     assert UNetConfig.from_dict(d).detail_channels == 0
     plain, detailed = (count_flops(UNet(preset(n, in_channels=3, out_channels=3))) for n in ("head256", "head256d"))
     assert 1.2 < detailed / plain < 1.5  # measured 3.17 -> 4.30 GFLOPs per step
+
+
+def test_a_network_that_gains_top_blocks_starts_as_it_was_and_they_learn():
+    old_cfg = _tiny_patched(8)
+    new_cfg = UNetConfig.from_dict({**old_cfg.to_dict(), "top_blocks": 2, "top_width": 24})
+    torch.manual_seed(0)
+    old, new = UNet(old_cfg), UNet(new_cfg)
+    with torch.no_grad():
+        for p in old.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    new.load_state_dict(carry_state(old.state_dict(), old_cfg, new_cfg, fresh=new.state_dict()))
+    x, level = torch.randn(2, 3, 64, 64), torch.tensor([100.0, 900.0])
+    with torch.no_grad():
+        assert torch.equal(old(x, level), new(x, level))
+    (new(x, level) - torch.randn(2, 3, 64, 64)).square().mean().backward()
+    assert new.top[0].conv2.weight.grad.abs().sum() > 0  # the zeroed last layer gets a gradient
+    assert new.top[0].conv1.weight.shape[0] == 24  # through the wide hidden layer
+    # both parts gained at once carry too; a top block of another width is a different network
+    both = UNetConfig.from_dict({**_tiny_patched(0).to_dict(), "top_blocks": 1})
+    carry_state(UNet(_tiny_patched(0)).state_dict(), _tiny_patched(0), both, fresh=UNet(both).state_dict())
+    with pytest.raises(ValueError, match="different network"):
+        carry_state(new.state_dict(), new_cfg, UNetConfig.from_dict({**new_cfg.to_dict(), "top_width": 32}))
+    with pytest.raises(ValueError, match="top_blocks"):
+        UNetConfig.from_dict({**old_cfg.to_dict(), "top_blocks": -1})
+    plain, wide = (count_flops(UNet(preset(n, in_channels=3, out_channels=3))) for n in ("head256d", "head256w"))
+    assert 1.2 < wide / plain < 1.35  # measured 4.30 -> 5.51 GFLOPs per step
 
 
 def _photo_with_head(size=400):
