@@ -25,6 +25,7 @@ train() {
     --model "$RUNS/ablation256-$1-s$SEED.safetensors" --steps 1,4,16 --no-dists \
     --out "$RUNS/ablation256-$1-s$SEED.json" > "$RUNS/ablation256-$1-s$SEED.md"
 }
-for arm in "${arms[@]}"; do train "$arm" & done  # the arms run side by side, one thread each
-wait
+pids=()
+for arm in "${arms[@]}"; do train "$arm" & pids+=($!); done  # the arms run side by side, one thread each
+for pid in "${pids[@]}"; do wait "$pid"; done  # a bare `wait` would report success when an arm failed
 echo "trained and scored: ${arms[*]} in $RUNS"
