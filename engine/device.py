@@ -51,7 +51,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
 
 
 def autocast(device: torch.device, dtype: torch.dtype):
-    """Autocast context for the network forward only; a no-op for fp32."""
+    """Autocast context for forward passes (the network, and in training its loss backbones); a no-op for fp32."""
     if dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)

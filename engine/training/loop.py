@@ -316,9 +316,9 @@ class Trainer:
                 self.disc.requires_grad_(False)  # the generator's term moves the network only
                 late = n.to(face.device).float() / (self.schedule.interval - 1) <= self.cfg.gan_max_t
                 if late.all():
-                    per_sample = per_sample + self.cfg.gan * generator_loss(self.cfg.gan_loss, self.disc(face))
+                    per_sample = per_sample + self.cfg.gan * generator_loss(self.cfg.gan_loss, self._judge(face))
                 elif late.any():  # the discriminator judges only the samples that get its term
-                    term = generator_loss(self.cfg.gan_loss, self.disc(face[late]))
+                    term = generator_loss(self.cfg.gan_loss, self._judge(face[late]))
                     per_sample = per_sample.index_add(0, late.nonzero().squeeze(1), self.cfg.gan * term)
                 self.disc.requires_grad_(True)
             if self.disc is not None and step % self.cfg.d_every == 0:  # it learns from step 0: warm at gan_start
@@ -334,7 +334,7 @@ class Trainer:
         DDP its gradients are averaged by hand (it is not wrapped), so every rank keeps the same one."""
         from .adversarial import discriminator_loss, r1_penalty
 
-        logits = self.disc(torch.cat([hq, self._fake]))
+        logits = self._judge(torch.cat([hq, self._fake]))
         real, fake = logits[: hq.shape[0]], logits[hq.shape[0]:]
         loss = discriminator_loss(self.cfg.gan_loss, real, fake)
         r1 = r1_penalty(self.disc, hq) if self.cfg.r1 > 0 else torch.zeros((), device=hq.device)
@@ -349,6 +349,17 @@ class Trainer:
         return {"d_loss": loss.detach(), "r1": r1.detach(), "d_real": real.detach().mean(),
                 "d_fake": fake.detach().mean()}
 
+    def _judge(self, faces: torch.Tensor) -> torch.Tensor:
+        """Discriminator logits, in the network's precision (bf16 halves its cost on a CPU with native bf16 as
+        well as on a GPU) and returned as fp32 for the losses. R1 stays in fp32: it differentiates twice."""
+        with autocast(self.device, self.dtype):
+            return self.disc(faces).float()
+
+    def _lpips(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """LPIPS-VGG in the network's precision, as fp32."""
+        with autocast(self.device, self.dtype):
+            return self.perceptual(a, b).float()
+
     def _perceptual(self, face: torch.Tensor, hq: torch.Tensor) -> torch.Tensor:
         """Weighted LPIPS-VGG per sample (of a square and of the facial components), on the first
         `perceptual_share` of the batch (samples are in random order); zeros elsewhere and when both are off."""
@@ -358,11 +369,11 @@ class Trainer:
         k = max(1, round(face.shape[0] * self.cfg.perceptual_share))
         face, hq = face[:k], hq[:k]
         if self.cfg.perceptual > 0:
-            out[:k] = self.cfg.perceptual * self.perceptual(*self._perceptual_patch(face, hq)).reshape(-1)
+            out[:k] = self.cfg.perceptual * self._lpips(*self._perceptual_patch(face, hq)).reshape(-1)
         if self.cfg.component > 0:  # the eyes and mouth, whole, whatever square the term above saw
             from .components import crop_components
 
-            parts = self.perceptual(crop_components(face, self.components), crop_components(hq, self.components))
+            parts = self._lpips(crop_components(face, self.components), crop_components(hq, self.components))
             out[:k] = out[:k] + self.cfg.component * parts.reshape(k, len(self.components)).mean(1)
         return out
 

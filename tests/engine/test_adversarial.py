@@ -117,3 +117,27 @@ def test_d_every_updates_the_discriminator_on_every_nth_step_only(faces_dir, tmp
     assert all("d_loss" in line for line in logged)  # the last update's figures stand between updates
     with pytest.raises(ValueError, match="d_every"):
         cfg(faces_dir, tmp_path / "bad", gan=0.1, d_every=0)
+
+
+def test_in_bf16_the_loss_backbones_run_in_bf16_and_hand_back_fp32(faces_dir, tmp_path):
+    from dataclasses import replace
+
+    trainer = Trainer(cfg(faces_dir, tmp_path / "bf16", steps=3, gan=0.1, r1=1.0, gan_start=1, precision="bf16"))
+    trainer.cfg = replace(trainer.cfg, perceptual=0.5)  # the VGG backbone needs the eval extra: a stand-in below
+    seen = []
+    trainer.disc.register_forward_hook(lambda m, i, out: seen.append(("disc", out.dtype)))
+    trainer.perceptual = lambda a, b: (seen.append(("lpips", torch.is_autocast_enabled("cpu"))) or
+                                       (a - b).abs().mean((1, 2, 3)).to(torch.bfloat16))
+    trainer.run()
+    assert ("lpips", True) in seen and ("disc", torch.bfloat16) in seen
+    assert all(k != "lpips" or v for k, v in seen)
+    assert trainer._judge(torch.rand(2, 3, 32, 32)).dtype == torch.float32
+    assert trainer._perceptual(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)).dtype == torch.float32
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    assert all(torch.isfinite(p).all() for p in trainer.disc.parameters())
+
+    plain = Trainer(cfg(faces_dir, tmp_path / "fp32", steps=1, gan=0.1))
+    seen.clear()
+    plain.disc.register_forward_hook(lambda m, i, out: seen.append(("disc", out.dtype)))
+    plain.run()
+    assert seen and all(v == torch.float32 for _, v in seen)
